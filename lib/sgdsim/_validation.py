@@ -1,0 +1,166 @@
+"""Input validation shared by the modules of :mod:`sgdsim`.
+
+Every public function funnels its arguments through these helpers so that bad
+input raises an error that says what is wrong and what to do, instead of
+producing a silent NaN curve.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "as_generator",
+    "as_positive_int",
+    "as_finite_array",
+    "as_rates",
+    "as_chains",
+    "as_symmetric_psd",
+]
+
+
+def as_generator(rng) -> np.random.Generator:
+    """Return a :class:`numpy.random.Generator` for ``rng`` (SPEC 7).
+
+    ``rng`` may be a ``Generator`` (used as is, so draws continue its stream),
+    an integer seed or a :class:`numpy.random.SeedSequence`. ``None`` is refused:
+    every random draw in this project must be reproducible.
+    """
+    if rng is None:
+        raise TypeError(
+            "rng is required: pass rng=np.random.default_rng(SEED) (or an integer seed) "
+            "so that the run is reproducible"
+        )
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (numbers.Integral, np.random.SeedSequence)) and not isinstance(rng, bool):
+        return np.random.default_rng(rng)
+    raise TypeError(
+        f"rng must be a numpy.random.Generator or an integer seed, not {type(rng).__name__}"
+    )
+
+
+def as_positive_int(value, name: str, *, minimum: int = 1) -> int:
+    """Return ``value`` as an ``int`` >= ``minimum`` or raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def as_finite_array(value, name: str, *, ndim=None, shape=None, allow_empty: bool = False):
+    """Return ``value`` as a float array, checking finiteness, rank and shape.
+
+    ``shape`` may contain ``None`` for "any length" along an axis.
+    """
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be numeric array-like: {exc}") from None
+    if ndim is not None:
+        ndims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in ndims:
+            want = " or ".join(str(n) for n in ndims)
+            raise ValueError(f"{name} must have {want} dimension(s), got shape {arr.shape}")
+    if shape is not None:
+        if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty: it needs at least one entry")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values; pass finite numbers")
+    return arr
+
+
+def as_rates(lr, steps: int) -> np.ndarray:
+    """Expand a learning-rate specification into one rate per step.
+
+    Parameters
+    ----------
+    lr : float, array_like of shape (steps,), or callable
+        A constant rate, one rate per step, or a schedule ``lr(k)`` called once
+        with the integer array ``k = 0, ..., steps - 1`` and returning the rates.
+    steps : int
+        Number of updates.
+
+    Returns
+    -------
+    numpy.ndarray of shape (steps,)
+        Finite, non-negative rates.
+    """
+    if callable(lr):
+        k = np.arange(steps)
+        rates = np.asarray(lr(k), dtype=float)
+        if rates.ndim == 0:
+            rates = np.full(steps, float(rates))
+        what = "the learning-rate schedule"
+    else:
+        rates = np.asarray(lr, dtype=float)
+        if rates.ndim == 0:
+            rates = np.full(steps, float(rates))
+        what = "lr"
+    if rates.shape != (steps,):
+        raise ValueError(
+            f"{what} must give one rate per step: expected shape ({steps},), got {rates.shape}"
+        )
+    if not np.all(np.isfinite(rates)):
+        raise ValueError(f"{what} contains NaN or infinite rates; a learning rate must be finite")
+    if np.any(rates < 0):
+        bad = rates[rates < 0][0]
+        raise ValueError(
+            f"{what} contains a negative rate ({bad:g}); a learning rate must be >= 0 "
+            "(a negative rate climbs the loss)"
+        )
+    return rates
+
+
+def as_chains(phi0, dim: int, chains=None) -> np.ndarray:
+    """Return the initial parameters as a fresh ``(chains, dim)`` float array.
+
+    ``phi0`` of shape ``(dim,)`` is copied to every chain (``chains`` defaults to
+    1); ``phi0`` of shape ``(chains, dim)`` is used as is and ``chains``, if
+    given, must agree.
+    """
+    phi0 = as_finite_array(phi0, "phi0", ndim=(1, 2))
+    if phi0.shape[-1] != dim:
+        raise ValueError(
+            f"phi0 has {phi0.shape[-1]} coordinate(s) but the problem has dim={dim}; "
+            f"pass an array of shape ({dim},) or (chains, {dim})"
+        )
+    if phi0.ndim == 1:
+        n = 1 if chains is None else as_positive_int(chains, "chains")
+        return np.repeat(phi0[None, :], n, axis=0)
+    if chains is not None and as_positive_int(chains, "chains") != phi0.shape[0]:
+        raise ValueError(
+            f"chains={chains} disagrees with phi0 of shape {phi0.shape}; "
+            "omit chains or pass phi0 of shape (dim,)"
+        )
+    return phi0.copy()
+
+
+def as_symmetric_psd(matrix, name: str, *, dim=None, definite: bool = False) -> np.ndarray:
+    """Return a symmetric positive (semi-)definite matrix or raise ``ValueError``."""
+    m = as_finite_array(matrix, name, ndim=2)
+    if m.shape[0] != m.shape[1]:
+        raise ValueError(f"{name} must be square, got shape {m.shape}")
+    if dim is not None and m.shape[0] != dim:
+        raise ValueError(f"{name} must be {dim}x{dim}, got {m.shape}")
+    scale = max(1.0, float(np.max(np.abs(m))))
+    if not np.allclose(m, m.T, rtol=0, atol=1e-12 * scale):
+        raise ValueError(f"{name} must be symmetric; pass (M + M.T) / 2 if that is what you mean")
+    m = 0.5 * (m + m.T)
+    eig = np.linalg.eigvalsh(m)
+    tol = 1e-12 * scale * m.shape[0]
+    if eig[0] < -tol:
+        raise ValueError(
+            f"{name} must be positive semi-definite; its smallest eigenvalue is {eig[0]:.3g}"
+        )
+    if definite and eig[0] <= tol:
+        raise ValueError(
+            f"{name} must be positive definite; its smallest eigenvalue is {eig[0]:.3g}"
+        )
+    return m

@@ -1,0 +1,185 @@
+r"""``check``: the one way a notebook states a claim and lets it fail.
+
+A claim compares a measured value with a prediction. It passes when every
+tolerance given holds:
+
+* ``stderr`` -- statistical: :math:`|m - p| \le z\,\mathrm{se}`. The default
+  :math:`z = 4` is a family-wise choice: the book makes on the order of a
+  hundred statistical claims, and with :math:`z=4` (two-sided
+  :math:`p = 6\times10^{-5}` each) a correct simulator fails any of them with
+  probability below 1 %, while a wrong constant (a factor 2 or 5) is
+  many standard errors off;
+* ``rtol`` / ``atol`` -- numerical: :math:`|m - p| \le \mathrm{atol} + \mathrm{rtol}\,|p|`.
+
+:func:`check` prints one rounded line and raises :class:`ClaimFailed` when the
+claim fails, so a wrong simulator stops the notebook, nbval and the build.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+__all__ = ["Claim", "ClaimFailed", "check", "evaluate", "format_value"]
+
+
+class ClaimFailed(AssertionError):
+    """A checked claim did not hold."""
+
+
+def _decimals_for(err: float, sig: int = 2) -> int:
+    """Decimal places that show ``err`` to ``sig`` significant digits."""
+    if not (err > 0 and math.isfinite(err)):
+        return 6
+    return max(0, sig - 1 - int(math.floor(math.log10(err))))
+
+
+def format_value(value: float, stderr: float | None = None, sig: int = 4) -> str:
+    """Round ``value`` to what is meaningful: to its standard error's 2 digits, else ``sig``."""
+    value = float(value)
+    if stderr is not None and stderr > 0 and math.isfinite(stderr):
+        d = _decimals_for(stderr)
+        if abs(value) >= 1e5 or (value != 0 and abs(value) < 1e-4):
+            return f"{value:.{sig}e} ± {stderr:.2g}"
+        return f"{value:.{d}f} ± {stderr:.{d}f}"
+    return f"{value:.{sig}g}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of one :func:`check`."""
+
+    claim: str
+    measured: float
+    predicted: float
+    stderr: float | None
+    rtol: float | None
+    atol: float | None
+    z: float
+    passed: bool
+
+    @property
+    def deviation(self) -> float:
+        """Measured minus predicted."""
+        return self.measured - self.predicted
+
+    @property
+    def sigmas(self) -> float | None:
+        """Deviation in standard errors (``None`` without a standard error)."""
+        if not self.stderr:
+            return None
+        return self.deviation / self.stderr
+
+    @property
+    def rel_error(self) -> float | None:
+        """Deviation relative to the prediction (``None`` when the prediction is 0)."""
+        return None if self.predicted == 0 else self.deviation / abs(self.predicted)
+
+    def tolerance_text(self) -> str:
+        parts = []
+        if self.stderr:
+            parts.append(f"|dev| ≤ {self.z:g}σ")
+        if self.rtol is not None or self.atol is not None:
+            if self.rtol and not self.atol:
+                parts.append(f"rel ≤ {self.rtol:.2g}")
+            elif self.atol and not self.rtol:
+                parts.append(f"|dev| ≤ {self.atol:.2g}")
+            else:
+                parts.append(f"|dev| ≤ {self.atol or 0:.2g} + {self.rtol or 0:.2g}·|pred|")
+        return " and ".join(parts)
+
+    def __str__(self) -> str:
+        mark = "✓" if self.passed else "✗"
+        meas = format_value(self.measured, self.stderr)
+        digits = _decimals_for(self.stderr) if self.stderr else None
+        pred = (f"{self.predicted:.{digits}f}" if digits is not None
+                and 1e-4 <= abs(self.predicted) < 1e5 else format_value(self.predicted))
+        dev = []
+        if self.sigmas is not None:
+            dev.append(f"{self.sigmas:+.1f}σ")
+        if self.rel_error is not None:
+            dev.append(f"{100 * self.rel_error:+.2g}%")
+        elif self.stderr is None:
+            dev.append(f"{self.deviation:+.2g}")
+        return (f"{mark} {self.claim}: measured {meas} | predicted {pred} | "
+                f"deviation {', '.join(dev)} | pass if {self.tolerance_text()}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.update(sigmas=self.sigmas, rel_error=self.rel_error)
+        return d
+
+
+def evaluate(claim: str, measured, predicted, *, stderr=None, rtol=None, atol=None,
+             z: float = 4.0) -> Claim:
+    r"""Evaluate a numerical claim without printing or raising; see :func:`check`."""
+    if hasattr(measured, "stderr") and hasattr(measured, "value"):
+        if stderr is None:
+            stderr = measured.stderr
+        measured = measured.value
+    m, p = float(measured), float(predicted)
+    if not (math.isfinite(m) and math.isfinite(p)):
+        raise ValueError(f"check({claim!r}): measured={m} and predicted={p} must be finite")
+    if stderr is None and rtol is None and atol is None:
+        raise ValueError(f"check({claim!r}) needs a tolerance: stderr=, rtol= or atol=")
+    for name, v in (("stderr", stderr), ("rtol", rtol), ("atol", atol)):
+        if v is not None and not (math.isfinite(float(v)) and float(v) >= 0):
+            raise ValueError(f"check({claim!r}): {name} must be finite and >= 0, got {v!r}")
+    if not (math.isfinite(z) and z > 0):
+        raise ValueError(f"z must be > 0, got {z!r}")
+    dev = abs(m - p)
+    ok = True
+    if stderr is not None:
+        if float(stderr) == 0:
+            raise ValueError(f"check({claim!r}): stderr is 0; use rtol/atol for exact values")
+        ok &= dev <= z * float(stderr)
+    if rtol is not None or atol is not None:
+        ok &= dev <= (atol or 0.0) + (rtol or 0.0) * abs(p)
+    return Claim(claim=claim, measured=m, predicted=p,
+                 stderr=None if stderr is None else float(stderr),
+                 rtol=None if rtol is None else float(rtol),
+                 atol=None if atol is None else float(atol), z=float(z), passed=bool(ok))
+
+
+def check(claim: str, measured, predicted, *, stderr=None, rtol=None, atol=None,
+          z: float = 4.0, ledger: list | None = None) -> None:
+    r"""Check a numerical claim: print one rounded line, and raise if it fails.
+
+    It returns nothing, so a call at the end of a notebook cell adds no
+    ``Out[...]`` to the page; pass ``ledger=`` (a list) to collect the
+    :class:`Claim` records, or use :func:`evaluate` to get one without printing.
+
+    Parameters
+    ----------
+    claim : str
+        What is claimed, in words.
+    measured : float or Estimate
+        The measurement (an :class:`~sgdsim.estimators.Estimate` brings its
+        own standard error).
+    predicted : float
+        The theoretical value.
+    stderr : float, optional
+        Standard error of ``measured``; the claim needs
+        :math:`|m-p| \le z\cdot\mathrm{stderr}`.
+    rtol, atol : float, optional
+        Numerical tolerances: :math:`|m - p| \le \mathrm{atol} + \mathrm{rtol}|p|`.
+    z : float
+        Standard errors allowed (default 4; see the module notes).
+    ledger : list, optional
+        The :class:`Claim` is appended to it (before raising, if it fails).
+
+    Raises
+    ------
+    ClaimFailed
+        If a tolerance is violated.
+    ValueError
+        If no tolerance is given or an input is not finite.
+    """
+    result = evaluate(claim, measured, predicted, stderr=stderr, rtol=rtol, atol=atol, z=z)
+    print(result)
+    if ledger is not None:
+        ledger.append(result)
+    if not result.passed:
+        raise ClaimFailed(str(result))

@@ -1,0 +1,362 @@
+r"""The dynamics: gradient flow, gradient descent, SGD and Langevin dynamics.
+
+The problem (what is minimized), the solver (how it moves) and the save points
+(``record_every`` / ``times``) are kept apart, as in diffrax. Every function
+returns a :class:`Trajectory` with parameters shaped ``(records, chains, dim)``.
+
+Divergence is never silent: when an iterate becomes non-finite or its size
+exceeds ``max_norm``, :class:`DivergenceError` says at which step and what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import (
+    as_chains,
+    as_finite_array,
+    as_generator,
+    as_positive_int,
+    as_rates,
+)
+from .preconditioners import as_preconditioner
+
+__all__ = [
+    "Trajectory",
+    "DivergenceError",
+    "gradient_flow",
+    "gradient_descent",
+    "sgd",
+    "langevin",
+]
+
+#: Largest recorded trajectory, in bytes, before a run refuses to start.
+MAX_RECORD_BYTES = 500 * 2**20
+#: Divergence is tested at every record and at least this often (in steps).
+_CHECK_EVERY = 16
+
+
+class DivergenceError(FloatingPointError):
+    """The iterates blew up: the learning rate is too large for the problem."""
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Recorded states of a run.
+
+    Attributes
+    ----------
+    phi : numpy.ndarray, shape (records, chains, dim)
+        The parameters at the save points.
+    time : numpy.ndarray, shape (records,)
+        "Time" at the save points: for SGD and gradient descent the sum of the
+        learning rates used so far, :math:`t_k = \\sum_{j<k} \\eta_j`; for
+        gradient flow and Langevin dynamics the ODE/SDE time.
+    step : numpy.ndarray of int, shape (records,)
+        Number of updates made before each save point (solver steps for
+        :func:`langevin`; ``-1`` for :func:`gradient_flow`, which is adaptive).
+    """
+
+    phi: np.ndarray
+    time: np.ndarray
+    step: np.ndarray
+
+    @property
+    def final(self) -> np.ndarray:
+        """The last recorded parameters, shape ``(chains, dim)``."""
+        return self.phi[-1]
+
+    @property
+    def chains(self) -> int:
+        return self.phi.shape[1]
+
+    def loss(self, problem) -> np.ndarray:
+        """The training loss at every record and chain, shape ``(records, chains)``."""
+        return problem.loss(self.phi)
+
+    def __len__(self) -> int:
+        return self.phi.shape[0]
+
+
+def _record_steps(steps: int, record_every) -> np.ndarray:
+    every = as_positive_int(record_every, "record_every")
+    return np.unique(np.r_[np.arange(0, steps + 1, every), steps])
+
+
+def _allocate(n_records: int, chains: int, dim: int) -> np.ndarray:
+    size = n_records * chains * dim * 8
+    if size > MAX_RECORD_BYTES:
+        raise MemoryError(
+            f"recording {n_records} x {chains} chains x {dim} parameters needs "
+            f"{size / 2**20:.0f} MiB (limit {MAX_RECORD_BYTES / 2**20:.0f} MiB): "
+            "raise record_every or use fewer chains"
+        )
+    return np.empty((n_records, chains, dim))
+
+
+def _diverged(phi: np.ndarray, max_norm: float) -> bool:
+    with np.errstate(invalid="ignore"):
+        return not (np.all(np.isfinite(phi)) and np.max(np.abs(phi)) <= max_norm)
+
+
+def _divergence_message(what: str, problem, step: int, rate: float, max_norm: float,
+                        knob: str) -> str:
+    msg = (
+        f"{what} diverged at step {step}: the parameters became non-finite or larger than "
+        f"max_norm={max_norm:g}"
+    )
+    msg += f" (learning rate there: {rate:g})." if knob == "learning rate" else "."
+    try:
+        limit = problem.max_stable_lr()
+    except Exception:  # no Hessian or minimizer: no hint
+        limit = None
+    if limit is not None and np.isfinite(limit):
+        msg += (
+            f" Near the minimum, gradient descent is stable only for steps below "
+            f"2/lambda_max = {limit:.4g}."
+        )
+    tail = " (or use a decaying schedule)" if knob == "learning rate" else ""
+    return msg + f" Lower the {knob}{tail}."
+
+
+def _iterate(what, problem, phi, rates, direction, record_every, max_norm,
+             knob="learning rate") -> Trajectory:
+    """Run ``phi <- phi - rates[k] * direction(phi)`` and record; shared by GD and SGD."""
+    steps = rates.shape[0]
+    max_norm = float(max_norm)
+    if not max_norm > 0:
+        raise ValueError(f"max_norm must be > 0, got {max_norm!r}")
+    rec = _record_steps(steps, record_every)
+    out = _allocate(rec.size, *phi.shape)
+    out[0] = phi
+    r = 1
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(steps):
+            phi -= rates[k] * direction(phi)
+            done = k + 1
+            if done == rec[r]:
+                out[r] = phi
+                r += 1
+            elif done % _CHECK_EVERY:
+                continue
+            if _diverged(phi, max_norm):
+                raise DivergenceError(
+                    _divergence_message(what, problem, done, rates[k], max_norm, knob)
+                )
+    time = np.r_[0.0, np.cumsum(rates)][rec]
+    return Trajectory(phi=out, time=time, step=rec)
+
+
+def gradient_descent(problem, phi0, lr, steps, *, chains=None, record_every=1,
+                     max_norm=1e8) -> Trajectory:
+    r"""Full-batch gradient descent, :math:`\Phi_{k+1} = \Phi_k - \eta_k\, g(\Phi_k)`.
+
+    This is Euler's method for the gradient flow :math:`\dot\Phi = -g(\Phi)`
+    with time step :math:`\eta_k`: the learning rate *is* the step.
+
+    Parameters
+    ----------
+    problem : Problem
+    phi0 : array_like, shape (dim,) or (chains, dim)
+    lr : float, array_like (steps,), or callable
+        Rate(s) :math:`\eta_k \ge 0`; a callable is called once with
+        ``k = arange(steps)``.
+    steps : int
+    chains : int, optional
+        Copies of ``phi0`` (with ``phi0`` of shape ``(dim,)``).
+    record_every : int
+        Save every this many steps (and always the first and last state).
+    max_norm : float
+        Raise :class:`DivergenceError` when any ``|phi|`` exceeds it.
+
+    Returns
+    -------
+    Trajectory
+        ``time`` is the cumulative sum of rates.
+    """
+    steps = as_positive_int(steps, "steps", minimum=0)
+    rates = as_rates(lr, steps)
+    phi = as_chains(phi0, problem.dim, chains)
+    return _iterate("Gradient descent", problem, phi, rates, problem.grad, record_every, max_norm)
+
+
+def sgd(problem, phi0, lr, steps, *, batch_size=1, chains=None, rng, record_every=1,
+        preconditioner=None, max_norm=1e8) -> Trajectory:
+    r"""Stochastic gradient descent, vectorized over independent chains.
+
+    .. math::
+        \Phi_{k+1} = \Phi_k - \eta_k\, P_k\, \hat g_k, \qquad
+        \hat g_k = \frac1B \sum_{b=1}^{B} g_{i_b}(\Phi_k),
+
+    with examples :math:`i_b` drawn uniformly with replacement (independently
+    for every chain and step) and :math:`P_k` the preconditioner (identity by
+    default). The "time" after :math:`k` steps is :math:`\sum_{j<k}\eta_j`.
+
+    Parameters
+    ----------
+    problem : Problem
+    phi0 : array_like, shape (dim,) or (chains, dim)
+    lr : float, array_like (steps,), or callable
+        Rate(s) :math:`\eta_k \ge 0`; a callable schedule is called once with
+        ``k = arange(steps)`` (see :mod:`sgdsim.schedules`).
+    steps : int
+    batch_size : int
+        :math:`B`.
+    chains : int, optional
+        Number of independent chains when ``phi0`` has shape ``(dim,)``.
+    rng : numpy.random.Generator or int
+        The source of every random draw.
+    record_every : int
+        Save every this many steps (and always the first and last state).
+    preconditioner : None, array_like (dim,), or object
+        Per-parameter rate multipliers, or a stateful rule such as
+        :class:`sgdsim.RMSProp`.
+    max_norm : float
+        Raise :class:`DivergenceError` when any ``|phi|`` exceeds it.
+
+    Returns
+    -------
+    Trajectory
+    """
+    steps = as_positive_int(steps, "steps", minimum=0)
+    rates = as_rates(lr, steps)
+    phi = as_chains(phi0, problem.dim, chains)
+    batch_size = as_positive_int(batch_size, "batch_size")
+    gen = as_generator(rng)
+    pre = as_preconditioner(preconditioner)
+
+    if pre is None:
+        def direction(p):
+            return problem.sample_grad(p, batch_size, gen)
+    else:
+        state = [pre.init(phi)]
+
+        def direction(p):
+            d, state[0] = pre.apply(state[0], problem.sample_grad(p, batch_size, gen))
+            return d
+
+    return _iterate("SGD", problem, phi, rates, direction, record_every, max_norm)
+
+
+def _psd_sqrt(cov: np.ndarray) -> np.ndarray:
+    """Symmetric square root of (a stack of) PSD matrices, via eigh."""
+    w, v = np.linalg.eigh(cov)
+    return np.einsum("...ik,...k,...jk->...ij", v, np.sqrt(np.clip(w, 0.0, None)), v)
+
+
+def langevin(problem, phi0, lr, t_end, dt, *, chains=None, rng, batch_size=1,
+             record_every=1, max_norm=1e8) -> Trajectory:
+    r"""Euler--Maruyama simulation of the Langevin SDE that models SGD.
+
+    .. math::
+        d\Phi = -g(\Phi)\,dt + \sqrt{\eta\,\Sigma(\Phi)/B}\; dW_t,
+
+    discretized as
+    :math:`\Phi_{k+1} = \Phi_k - g(\Phi_k)\,\Delta t + \sqrt{\eta\,\Delta t/B}\;\Sigma(\Phi_k)^{1/2}\,\xi_k`,
+    :math:`\xi_k \sim \mathcal N(0, I)`. Here :math:`\eta` is the SGD learning
+    rate being modelled and :math:`\Sigma` the single-example gradient-noise
+    covariance (``problem.noise_cov``); time is measured in the same units as
+    SGD's sum of rates, so one SGD step of rate :math:`\eta` is :math:`\Delta t = \eta`.
+
+    Parameters
+    ----------
+    problem : Problem
+    phi0 : array_like, shape (dim,) or (chains, dim)
+    lr : float
+        :math:`\eta \ge 0`, which sets the noise level (temperature :math:`\eta\sigma^2/2B`).
+    t_end : float > 0
+        Final time; it must be a whole number of steps ``dt``.
+    dt : float > 0
+        Solver step :math:`\Delta t`.
+    chains, rng, batch_size, record_every, max_norm
+        As in :func:`sgd`.
+
+    Returns
+    -------
+    Trajectory
+        ``time`` is :math:`k\,\Delta t` at the save points.
+    """
+    eta = as_rates(lr, 1)[0]
+    t_end = float(as_finite_array(t_end, "t_end", ndim=0))
+    dt = float(as_finite_array(dt, "dt", ndim=0))
+    if not (t_end > 0 and dt > 0):
+        raise ValueError(f"t_end and dt must be > 0, got t_end={t_end:g}, dt={dt:g}")
+    steps = int(round(t_end / dt))
+    if steps < 1 or abs(steps * dt - t_end) > 1e-9 * t_end:
+        raise ValueError(
+            f"t_end={t_end:g} is not a whole number of steps dt={dt:g}; choose dt = t_end / N"
+        )
+    batch_size = as_positive_int(batch_size, "batch_size")
+    phi = as_chains(phi0, problem.dim, chains)
+    gen = as_generator(rng)
+    scale = np.sqrt(eta * dt / batch_size)
+
+    if problem.noise_is_constant:
+        factor = _psd_sqrt(problem.noise_cov()) * scale
+
+        def noise(p):
+            return gen.standard_normal(p.shape) @ factor
+    else:
+        def noise(p):
+            z = gen.standard_normal(p.shape)
+            return np.einsum("...ij,...j->...i", _psd_sqrt(problem.noise_cov(p)), z) * scale
+
+    def direction(p):  # one EM step is p <- p - 1 * (g dt - noise)
+        return problem.grad(p) * dt - noise(p)
+
+    traj = _iterate(f"Langevin (Euler-Maruyama, dt={dt:g}, lr={eta:g})", problem, phi,
+                    np.ones(steps), direction, record_every, max_norm, knob="dt")
+    return Trajectory(phi=traj.phi, time=traj.step * dt, step=traj.step)
+
+
+def gradient_flow(problem, phi0, times, *, chains=None, rtol=1e-10, atol=1e-12,
+                  method="DOP853") -> Trajectory:
+    r"""Solve the gradient-flow ODE :math:`\dot\Phi(t) = -g(\Phi(t))`, :math:`\Phi(0) = \Phi_0`.
+
+    An adaptive high-order Runge--Kutta solver (:func:`scipy.integrate.solve_ivp`,
+    Dormand--Prince 8(5,3) by default) integrates all chains at once; its error
+    is controlled by ``rtol`` and ``atol``, far below anything SGD resolves.
+
+    Parameters
+    ----------
+    problem : Problem
+    phi0 : array_like, shape (dim,) or (chains, dim)
+    times : array_like, shape (records,)
+        Non-decreasing save times :math:`\ge 0`.
+    chains : int, optional
+        Copies of ``phi0`` (with ``phi0`` of shape ``(dim,)``).
+    rtol, atol : float
+        Solver tolerances.
+    method : str
+        Any :func:`scipy.integrate.solve_ivp` method (``"Radau"`` for stiff problems).
+
+    Returns
+    -------
+    Trajectory
+        ``phi`` has shape ``(records, chains, dim)``; ``step`` is ``-1``.
+    """
+    from scipy.integrate import solve_ivp
+
+    times = as_finite_array(times, "times", ndim=1)
+    if times[0] < 0 or np.any(np.diff(times) < 0):
+        raise ValueError("times must be >= 0 and non-decreasing")
+    phi = as_chains(phi0, problem.dim, chains)
+    shape = phi.shape
+    t_final = float(times[-1])
+    if t_final == 0:
+        return Trajectory(phi=np.repeat(phi[None], times.size, axis=0), time=times,
+                          step=np.full(times.size, -1))
+
+    def rhs(t, y):
+        return -problem.grad(y.reshape(shape)).ravel()
+
+    sol = solve_ivp(rhs, (0.0, t_final), phi.ravel(), method=method, t_eval=times,
+                    rtol=rtol, atol=atol)
+    if not sol.success:
+        raise RuntimeError(f"gradient_flow: the ODE solver failed: {sol.message}")
+    out = sol.y.T.reshape((times.size,) + shape)
+    if not np.all(np.isfinite(out)):
+        raise DivergenceError("gradient_flow produced non-finite values")
+    return Trajectory(phi=out, time=times, step=np.full(times.size, -1))

@@ -1,0 +1,201 @@
+r"""Estimators with honest error bars.
+
+SGD samples are autocorrelated, so a naive standard error ``std / sqrt(n)``
+over all recorded steps is too small. The estimators here account for that:
+
+* :func:`chain_mean` averages each *independent* chain over time and uses the
+  spread of the chain averages (valid whatever the autocorrelation);
+* :func:`batch_means` does the same for one long chain by cutting it into
+  batches much longer than the autocorrelation time;
+* :func:`autocorr_time` measures the integrated autocorrelation time.
+
+Fits (:func:`weighted_fit`, :func:`loglog_slope`) propagate those errors into
+confidence intervals for slopes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import as_finite_array, as_positive_int
+
+__all__ = [
+    "Estimate",
+    "Fit",
+    "chain_mean",
+    "batch_means",
+    "autocorr_time",
+    "weighted_fit",
+    "loglog_slope",
+]
+
+
+def _normal_quantile(level: float) -> float:
+    from scipy.stats import norm
+
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    return float(norm.ppf(0.5 + level / 2))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A value with its standard error."""
+
+    value: float
+    stderr: float
+
+    def ci(self, level: float = 0.95) -> tuple[float, float]:
+        """Normal-approximation confidence interval."""
+        z = _normal_quantile(level)
+        return (self.value - z * self.stderr, self.value + z * self.stderr)
+
+    def __iter__(self):  # allows ``value, err = estimate``
+        return iter((self.value, self.stderr))
+
+    def __format__(self, spec):
+        spec = spec or ".4g"
+        return f"{self.value:{spec}} ± {self.stderr:{spec}}"
+
+
+def chain_mean(samples) -> Estimate:
+    r"""Mean over time and independent chains, with a standard error from the chains.
+
+    Each chain's time average :math:`\bar x_c` is one independent draw; the
+    estimate is :math:`\bar x = \frac1C\sum_c \bar x_c` with standard error
+    :math:`s(\bar x_c)/\sqrt C`. This is valid for any autocorrelation
+    within chains (discard the burn-in before calling).
+
+    Parameters
+    ----------
+    samples : array_like, shape (records, chains) or (chains,)
+        At least 2 chains.
+    """
+    x = as_finite_array(samples, "samples", ndim=(1, 2))
+    per_chain = x if x.ndim == 1 else x.mean(axis=0)
+    c = per_chain.size
+    if c < 2:
+        raise ValueError("chain_mean needs at least 2 independent chains for a standard error")
+    return Estimate(float(per_chain.mean()), float(per_chain.std(ddof=1) / np.sqrt(c)))
+
+
+def batch_means(series, n_batches: int = 20) -> Estimate:
+    r"""Mean of one autocorrelated series with a batch-means standard error.
+
+    The series is cut into ``n_batches`` contiguous batches (the remainder at
+    the start is dropped); the standard error is the spread of batch means
+    over :math:`\sqrt{n_b}`. It is consistent when each batch is much longer
+    than :func:`autocorr_time` of the series.
+    """
+    x = as_finite_array(series, "series", ndim=1)
+    nb = as_positive_int(n_batches, "n_batches", minimum=2)
+    size = x.size // nb
+    if size < 1:
+        raise ValueError(f"series of length {x.size} is too short for {nb} batches")
+    means = x[x.size - nb * size:].reshape(nb, size).mean(axis=1)
+    return Estimate(float(means.mean()), float(means.std(ddof=1) / np.sqrt(nb)))
+
+
+def autocorr_time(series, c: float = 5.0) -> float:
+    r"""Integrated autocorrelation time :math:`\tau = 1 + 2\sum_{t\ge1}\rho(t)`.
+
+    Uses the FFT autocorrelation and Sokal's automatic window: the sum is cut
+    at the smallest :math:`M` with :math:`M \ge c\,\tau(M)`. For an AR(1)
+    series with coefficient :math:`a`, :math:`\tau = (1+a)/(1-a)`.
+
+    Parameters
+    ----------
+    series : array_like, shape (n,) or (n, chains)
+        With several chains, their autocorrelations are averaged.
+    """
+    x = as_finite_array(series, "series", ndim=(1, 2))
+    if x.ndim == 1:
+        x = x[:, None]
+    n = x.shape[0]
+    if n < 4:
+        raise ValueError("autocorr_time needs a series of at least 4 points")
+    d = x - x.mean(axis=0)
+    f = np.fft.rfft(d, n=2 * n, axis=0)
+    acf = np.fft.irfft(f * np.conj(f), axis=0)[:n].mean(axis=1)
+    if acf[0] <= 0:
+        raise ValueError("the series is constant: its autocorrelation time is undefined")
+    rho = acf / acf[0]
+    taus = 2.0 * np.cumsum(rho) - 1.0
+    window = np.arange(n) >= c * taus
+    m = int(np.argmax(window)) if window.any() else n - 1
+    return float(taus[m])
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Result of a weighted least-squares fit."""
+
+    coef: np.ndarray  #: coefficients, lowest power first
+    cov: np.ndarray  #: their covariance
+    chi2: float  #: weighted residual sum of squares
+    dof: int  #: degrees of freedom
+
+    @property
+    def stderr(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.cov))
+
+    def estimate(self, i: int) -> Estimate:
+        """Coefficient ``i`` as an :class:`Estimate`."""
+        return Estimate(float(self.coef[i]), float(self.stderr[i]))
+
+    @property
+    def p_value(self) -> float:
+        """Probability of a chi-square at least this large if the model is right."""
+        from scipy.stats import chi2
+
+        return float(chi2.sf(self.chi2, self.dof)) if self.dof > 0 else float("nan")
+
+
+def weighted_fit(x, y, yerr, powers=(0, 1)) -> Fit:
+    r"""Weighted least squares :math:`y \approx \sum_p c_p x^p` with known errors.
+
+    Minimizes :math:`\sum_j (y_j - \sum_p c_p x_j^p)^2 / \sigma_j^2`; the
+    covariance of the coefficients is :math:`(A^\top W A)^{-1}`, exact when
+    the ``yerr`` are the true standard errors of independent ``y``. Use
+    ``powers=(1,)`` for a line through the origin, ``(1, 2)`` to fit a slope
+    at 0 with curvature.
+    """
+    x = as_finite_array(x, "x", ndim=1)
+    y = as_finite_array(y, "y", shape=(x.size,))
+    s = as_finite_array(yerr, "yerr", shape=(x.size,))
+    if np.any(s <= 0):
+        raise ValueError("yerr must be > 0")
+    powers = tuple(int(p) for p in powers)
+    if x.size < len(powers):
+        raise ValueError(f"{len(powers)} coefficients need at least {len(powers)} points")
+    a = x[:, None] ** np.asarray(powers)[None, :] / s[:, None]
+    b = y / s
+    cov = np.linalg.inv(a.T @ a)
+    coef = cov @ a.T @ b
+    chi2 = float(np.sum((a @ coef - b) ** 2))
+    return Fit(coef=coef, cov=cov, chi2=chi2, dof=x.size - len(powers))
+
+
+def loglog_slope(x, y) -> Fit:
+    r"""Ordinary least-squares line through :math:`(\log x, \log y)`.
+
+    ``coef[1]`` is the slope: the order :math:`p` in :math:`y \approx C x^p`.
+    Its standard error comes from the residual scatter (``dof`` = n - 2), so
+    it reflects how straight the points lie.
+    """
+    x = as_finite_array(x, "x", ndim=1)
+    y = as_finite_array(y, "y", shape=(x.size,))
+    if np.any(x <= 0) or np.any(y <= 0):
+        raise ValueError("loglog_slope needs x > 0 and y > 0")
+    if x.size < 3:
+        raise ValueError("loglog_slope needs at least 3 points for a slope with an error")
+    lx, ly = np.log(x), np.log(y)
+    a = np.c_[np.ones_like(lx), lx]
+    coef, res, *_ = np.linalg.lstsq(a, ly, rcond=None)
+    dof = x.size - 2
+    resid = ly - a @ coef
+    s2 = float(resid @ resid) / dof
+    cov = s2 * np.linalg.inv(a.T @ a)
+    return Fit(coef=coef, cov=cov, chi2=float(resid @ resid), dof=dof)

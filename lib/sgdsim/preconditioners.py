@@ -1,0 +1,115 @@
+r"""Per-parameter learning rates for :func:`sgdsim.sgd`.
+
+A preconditioner turns a gradient sample :math:`\hat g` into an update
+direction :math:`d`, and SGD steps :math:`\Phi \leftarrow \Phi - \eta\, d`.
+It may keep a per-chain state (RMSProp's running mean square). The protocol
+is two methods::
+
+    state = pre.init(phi)                 # phi: (chains, dim)
+    direction, state = pre.apply(state, g_hat)
+
+Any object with these two methods can be passed as ``preconditioner=``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import as_finite_array
+
+__all__ = ["Diagonal", "RMSProp", "as_preconditioner"]
+
+
+class Diagonal:
+    r"""Fixed per-parameter rate multipliers: :math:`d_k = s_k\,\hat g_k`.
+
+    With ``scales = 1 / sigma**2`` this is the inverse-variance rule
+    :math:`\eta_k = \eta'/\sigma_k^2`, which gives every coordinate the same
+    Langevin temperature :math:`\eta'/2`.
+
+    Parameters
+    ----------
+    scales : array_like, shape (dim,)
+        Finite, non-negative multipliers :math:`s_k`.
+    """
+
+    def __init__(self, scales):
+        s = as_finite_array(scales, "scales", ndim=1)
+        if np.any(s < 0):
+            raise ValueError("scales must be >= 0: a negative per-parameter rate climbs the loss")
+        self.scales = s
+
+    def init(self, phi):
+        if phi.shape[-1] != self.scales.shape[0]:
+            raise ValueError(
+                f"Diagonal preconditioner has {self.scales.shape[0]} scales "
+                f"but the parameters have dim={phi.shape[-1]}"
+            )
+        return None
+
+    def apply(self, state, g):
+        return g * self.scales, state
+
+    def __repr__(self) -> str:
+        return f"Diagonal({self.scales!r})"
+
+
+class RMSProp:
+    r"""RMSProp (Tieleman & Hinton, 2012): divide by a running root mean square.
+
+    .. math::
+        v \leftarrow \beta v + (1-\beta)\,\hat g^2, \qquad
+        d = \hat g / (\sqrt{v} + \epsilon),
+
+    elementwise and per chain. Near a minimum, where the mean gradient
+    vanishes, :math:`v \approx \sigma_k^2/B`, so the effective rate is
+    :math:`\eta/\sigma_k` -- not the :math:`\eta/\sigma_k^2` that equalizes
+    temperatures. Far from it :math:`v` estimates the *uncentered*
+    :math:`g_k^2 + \sigma_k^2/B`.
+
+    Parameters
+    ----------
+    beta : float in [0, 1)
+        Decay of the running mean (Tieleman & Hinton use 0.9).
+    eps : float >= 0
+        Added to :math:`\sqrt v` to avoid division by zero.
+    v0 : float or array_like (dim,), default 0
+        Initial mean square (0, as in PyTorch and Keras).
+    """
+
+    def __init__(self, beta: float = 0.9, eps: float = 1e-8, v0=0.0):
+        if not (np.isfinite(beta) and 0.0 <= beta < 1.0):
+            raise ValueError(f"beta must be in [0, 1), got {beta!r}")
+        if not (np.isfinite(eps) and eps >= 0.0):
+            raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+        v0 = as_finite_array(v0, "v0", ndim=(0, 1))
+        if np.any(v0 < 0):
+            raise ValueError("v0 is a mean square and must be >= 0")
+        self.beta, self.eps, self.v0 = float(beta), float(eps), v0
+
+    def init(self, phi):
+        return np.broadcast_to(self.v0, phi.shape).astype(float)
+
+    def apply(self, v, g):
+        v *= self.beta
+        v += (1.0 - self.beta) * g * g
+        return g / (np.sqrt(v) + self.eps), v
+
+    def __repr__(self) -> str:
+        return f"RMSProp(beta={self.beta:g}, eps={self.eps:g})"
+
+
+def as_preconditioner(pre):
+    """Return ``pre`` as a preconditioner object (``None`` stays ``None``).
+
+    An array is taken as :class:`Diagonal` scales.
+    """
+    if pre is None or (hasattr(pre, "init") and hasattr(pre, "apply")):
+        return pre
+    try:
+        return Diagonal(pre)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            "preconditioner must be None, an array of per-parameter scales, or an object "
+            f"with init(phi) and apply(state, g) methods ({exc})"
+        ) from None

@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+import sgdsim
+from sgdsim.checks import evaluate, format_value
+
+
+def test_check_passes_and_prints_one_rounded_line(capsys):
+    ledger = []
+    assert sgdsim.check("slope", 0.25031234, 0.25, stderr=0.0012345, ledger=ledger) is None
+    out = capsys.readouterr().out.strip()
+    (c,) = ledger
+    assert out == ("✓ slope: measured 0.2503 ± 0.0012 | predicted 0.2500 | "
+                   "deviation +0.3σ, +0.12% | pass if |dev| ≤ 4σ")
+    assert c.passed and c.sigmas == pytest.approx(0.253, abs=1e-3)
+
+
+def test_check_fails_loudly():
+    with pytest.raises(sgdsim.ClaimFailed, match="✗ alpha"):
+        sgdsim.check("alpha", 0.1, 0.5, stderr=0.01)
+    with pytest.raises(sgdsim.ClaimFailed):
+        sgdsim.check("order", 1.2, 1.0, rtol=0.05)
+
+
+def test_check_requires_every_tolerance_given():
+    # within 4 sigma but outside 1 % -> fails
+    with pytest.raises(sgdsim.ClaimFailed):
+        sgdsim.check("both", 1.03, 1.0, stderr=0.01, rtol=0.01)
+    assert evaluate("both", 1.005, 1.0, stderr=0.01, rtol=0.01).passed
+    assert not evaluate("both", 1.05, 1.0, stderr=0.01, rtol=0.1).passed
+
+
+def test_check_accepts_estimates(capsys):
+    sgdsim.check("mean", sgdsim.Estimate(2.01, 0.02), 2.0)
+    assert "2.010 ± 0.020" in capsys.readouterr().out
+
+
+def test_check_exact_claims_use_atol(capsys):
+    sgdsim.check("max error", 3e-13, 0.0, atol=1e-10)
+    assert "pass if |dev| ≤ 1e-10" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(), "needs a tolerance"),
+        (dict(stderr=0.0), "stderr is 0"),
+        (dict(stderr=-1.0), "stderr must be"),
+        (dict(rtol=np.nan), "rtol must be"),
+        (dict(stderr=1.0, z=0), "z must be"),
+    ],
+)
+def test_check_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        evaluate("c", 1.0, 1.0, **kwargs)
+    with pytest.raises(ValueError, match="finite"):
+        sgdsim.check("c", np.nan, 1.0, rtol=0.1)
+
+
+def test_format_value():
+    assert format_value(0.123456, 0.0021) == "0.1235 ± 0.0021"
+    assert format_value(12345.6, 25) == "12346 ± 25"
+    assert format_value(3.14159265) == "3.142"
+
+
+def test_failed_claim_is_still_recorded_in_the_ledger():
+    ledger = []
+    with pytest.raises(sgdsim.ClaimFailed):
+        sgdsim.check("x", 2.0, 1.0, atol=0.5, ledger=ledger)
+    assert len(ledger) == 1 and not ledger[0].passed
+    assert ledger[0].to_dict()["rel_error"] == pytest.approx(1.0)

@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+
+import sgdsim
+
+
+def _ar1(a, n, chains, rng):
+    x = np.empty((n, chains))
+    x[0] = rng.normal(size=chains) / np.sqrt(1 - a * a)
+    eps = rng.normal(size=(n, chains))
+    for t in range(1, n):
+        x[t] = a * x[t - 1] + eps[t]
+    return x
+
+
+def test_autocorr_time_of_ar1(rng):
+    a = 0.8
+    x = _ar1(a, 20000, 4, rng)
+    tau = sgdsim.autocorr_time(x)
+    assert tau == pytest.approx((1 + a) / (1 - a), rel=0.1)
+    assert sgdsim.autocorr_time(rng.normal(size=5000)) == pytest.approx(1.0, abs=0.15)
+
+
+def test_chain_mean_stderr_is_calibrated_for_correlated_chains(rng):
+    # Repeat the experiment: the z-scores of the estimates must have unit spread.
+    a = 0.9
+    z = []
+    for _ in range(200):
+        est = sgdsim.chain_mean(_ar1(a, 100, 20, rng))
+        z.append(est.value / est.stderr)
+    z = np.array(z)
+    # with t(19) errors the spread is ~1.05; a naive iid stderr would give ~3.5
+    assert 0.85 < z.std() < 1.3
+
+
+def test_batch_means_stderr_matches_asymptotic_formula(rng):
+    a = 0.5
+    x = _ar1(a, 200_000, 1, rng)[:, 0]
+    est = sgdsim.batch_means(x, 20)
+    # asymptotic stderr = sqrt(tau * var / n), var = 1/(1-a^2), tau = 3
+    expected = np.sqrt(3 / (1 - a * a) / x.size)
+    assert est.stderr == pytest.approx(expected, rel=0.5)
+    assert abs(est.value) < 4 * expected
+
+
+def test_weighted_fit_recovers_exact_coefficients_and_covariance():
+    x = np.linspace(0.1, 1, 10)
+    y = 0.25 * x + 0.1 * x**2
+    fit = sgdsim.weighted_fit(x, y, np.full(10, 0.01), powers=(1, 2))
+    np.testing.assert_allclose(fit.coef, [0.25, 0.1], atol=1e-12)
+    a = np.c_[x, x**2] / 0.01
+    np.testing.assert_allclose(fit.cov, np.linalg.inv(a.T @ a))
+    assert fit.dof == 8 and fit.chi2 < 1e-18
+    lo, hi = fit.estimate(0).ci(0.95)
+    assert lo < 0.25 < hi
+
+
+def test_weighted_fit_coverage(rng):
+    x = np.linspace(0.1, 1, 8)
+    err = 0.05 * np.ones(8)
+    hits = 0
+    for _ in range(400):
+        y = 0.3 * x + err * rng.normal(size=8)
+        lo, hi = sgdsim.weighted_fit(x, y, err, powers=(1,)).estimate(0).ci(0.9)
+        hits += lo < 0.3 < hi
+    assert 0.85 < hits / 400 < 0.95
+
+
+def test_loglog_slope():
+    x = np.array([0.1, 0.05, 0.025, 0.0125])
+    fit = sgdsim.loglog_slope(x, 3 * x**2)
+    assert fit.coef[1] == pytest.approx(2.0, abs=1e-12)
+    assert fit.stderr[1] < 1e-10
+
+
+def test_estimate_unpacks_and_formats():
+    e = sgdsim.Estimate(1.5, 0.25)
+    v, s = e
+    assert (v, s) == (1.5, 0.25)
+    assert f"{e:.2f}" == "1.50 ± 0.25"
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: sgdsim.chain_mean([1.0]), "2 independent chains"),
+        (lambda: sgdsim.chain_mean([[np.nan, 1.0]]), "NaN"),
+        (lambda: sgdsim.batch_means(np.ones(5), 10), "too short"),
+        (lambda: sgdsim.autocorr_time(np.ones(100)), "constant"),
+        (lambda: sgdsim.weighted_fit([1, 2], [1, 2], [0, 1]), "yerr"),
+        (lambda: sgdsim.weighted_fit([1], [1], [1], powers=(0, 1)), "at least 2"),
+        (lambda: sgdsim.loglog_slope([1, 2, -3], [1, 2, 3]), "x > 0"),
+        (lambda: sgdsim.Estimate(1, 1).ci(1.5), "level"),
+    ],
+)
+def test_estimators_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -1,0 +1,35 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+import sgdsim  # noqa: E402
+from sgdsim import plotting, widgets  # noqa: E402
+
+
+def test_book_style_uses_colour_blind_safe_cycle():
+    plotting.use_book_style()
+    colors = [c["color"].upper() for c in matplotlib.rcParams["axes.prop_cycle"]]
+    assert colors[0] == plotting.PALETTE["blue"].upper()
+    assert set(colors) <= {v.upper() for v in plotting.PALETTE.values()}
+    assert matplotlib.rcParams["axes.labelsize"] >= 12
+
+
+def test_loss_contours(quad2d):
+    fig, ax = plt.subplots()
+    cs = plotting.loss_contours(ax, quad2d, (-1, 3), (-4, 1))
+    assert len(cs.levels) > 3
+    with pytest.raises(ValueError, match="2-D"):
+        plotting.loss_contours(ax, sgdsim.double_well(), (-1, 1), (-1, 1))
+    plt.close(fig)
+
+
+def test_explorer_builds_an_interactive_widget():
+    ipywidgets = pytest.importorskip("ipywidgets")
+    calls = []
+    s = ipywidgets.FloatSlider(value=0.1, min=0.01, max=1.0)
+    w = widgets.explorer(lambda lr: calls.append(lr), lr=s)
+    assert s.continuous_update is False
+    w.update()
+    assert calls and calls[-1] == pytest.approx(0.1)

@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+import sgdsim
+
+
+def test_rmsprop_running_mean_square_matches_hand_computation():
+    pre = sgdsim.RMSProp(beta=0.9, eps=1e-8)
+    phi = np.zeros((1, 2))
+    v = pre.init(phi)
+    g1, g2 = np.array([[2.0, -1.0]]), np.array([[1.0, 3.0]])
+    d1, v = pre.apply(v, g1)
+    np.testing.assert_allclose(v, 0.1 * g1**2)
+    np.testing.assert_allclose(d1, g1 / (np.sqrt(0.1 * g1**2) + 1e-8))
+    d2, v = pre.apply(v, g2)
+    v_expected = 0.9 * 0.1 * g1**2 + 0.1 * g2**2
+    np.testing.assert_allclose(v, v_expected)
+    np.testing.assert_allclose(d2, g2 / (np.sqrt(v_expected) + 1e-8))
+
+
+def test_rmsprop_state_is_per_chain_and_reaches_noise_variance(rng):
+    # Near the optimum of a noisy flat problem, v -> sigma_k^2 (the uncentred mean square).
+    sig2 = np.array([0.25, 4.0])
+    p = sgdsim.NoisyPotential(lambda x: 0 * x[..., 0], lambda x: 0 * x, sig2, minimizer=[0, 0])
+    pre = sgdsim.RMSProp(beta=0.99)
+    phi = np.zeros((3000, 2))
+    v = pre.init(phi)
+    for _ in range(2000):
+        _, v = pre.apply(v, p.sample_grad(phi, 1, rng))
+    m = v.mean(axis=0)
+    # Var of the EMA of g^2 (chi-square, 2 sigma^4) is 2 sigma^4 (1-b)/(1+b); 3000 chains.
+    se = np.sqrt(2 * sig2**2 * 0.01 / 1.99 / 3000)
+    assert np.all(np.abs(m - sig2) <= 4 * se)
+
+
+def test_rmsprop_v0_and_eps():
+    pre = sgdsim.RMSProp(beta=0.5, eps=0.0, v0=[1.0, 4.0])
+    v = pre.init(np.zeros((2, 2)))
+    np.testing.assert_array_equal(v, [[1.0, 4.0], [1.0, 4.0]])
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: sgdsim.RMSProp(beta=1.0), "beta"),
+        (lambda: sgdsim.RMSProp(beta=-0.1), "beta"),
+        (lambda: sgdsim.RMSProp(eps=-1), "eps"),
+        (lambda: sgdsim.RMSProp(eps=np.nan), "eps"),
+        (lambda: sgdsim.RMSProp(v0=-1.0), "v0"),
+        (lambda: sgdsim.Diagonal([1.0, -2.0]), "scales"),
+        (lambda: sgdsim.Diagonal([]), "empty"),
+    ],
+)
+def test_bad_preconditioners(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_diagonal_dimension_mismatch(quad2d, rng):
+    with pytest.raises(ValueError, match="3 scales"):
+        sgdsim.sgd(quad2d, [0, 0], 0.1, 3, rng=rng, preconditioner=[1.0, 1.0, 1.0])
