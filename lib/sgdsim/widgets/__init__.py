@@ -1,4 +1,8 @@
-"""Helpers for the chapters' ipywidgets explorers.
+"""The chapters' ipywidgets explorers.
+
+Each chapter's explorers (and the drawing functions that its static figures
+share with them) live in a submodule named after the chapter, e.g.
+``sgdsim.widgets.gradient_flow``; this module holds what they share.
 
 An explorer is a function ``draw(**values)`` that simulates and draws one
 figure, plus the controls that feed it. :func:`explorer` wires them up with
