@@ -97,8 +97,9 @@ def _allocate(n_records: int, chains: int, dim: int) -> np.ndarray:
 
 
 def _diverged(phi: np.ndarray, max_norm: float) -> bool:
+    # One pass: max propagates NaN, and NaN <= max_norm and inf <= max_norm are False.
     with np.errstate(invalid="ignore"):
-        return not (np.all(np.isfinite(phi)) and np.max(np.abs(phi)) <= max_norm)
+        return not (np.max(np.abs(phi)) <= max_norm)
 
 
 def _divergence_message(what: str, problem, step: int, rate: float, max_norm: float,
@@ -131,12 +132,20 @@ def _iterate(what, problem, phi, rates, direction, record_every, max_norm,
     rec = _record_steps(steps, record_every)
     out = _allocate(rec.size, *phi.shape)
     out[0] = phi
+    # The loop runs once per step, so it is kept lean: Python floats and ints instead of
+    # numpy scalars, and one preallocated buffer for the scaled step rate * direction
+    # (the same product as ``rates[k] * direction(phi)``, without a new array each step).
+    # The direction itself is never modified: a problem's gradient may return a view.
+    rate_list = rates.tolist()
+    rec_list = rec.tolist() + [-1]
+    step = np.empty_like(phi)
     r = 1
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(steps):
-            phi -= rates[k] * direction(phi)
+            np.multiply(direction(phi), rate_list[k], out=step)
+            phi -= step
             done = k + 1
-            if done == rec[r]:
+            if done == rec_list[r]:
                 out[r] = phi
                 r += 1
             elif done % _CHECK_EVERY:
