@@ -304,16 +304,25 @@ def langevin(problem, phi0, lr, t_end, dt, *, chains=None, rng, batch_size=1,
 
     if problem.noise_is_constant:
         factor = _psd_sqrt(problem.noise_cov()) * scale
+        if problem.dim == 1:  # z @ factor is one product per chain; in place is 5x faster
+            f = factor[0, 0]
 
-        def noise(p):
-            return gen.standard_normal(p.shape) @ factor
+            def noise(p):
+                z = gen.standard_normal(p.shape)
+                z *= f
+                return z
+        else:
+            def noise(p):
+                return gen.standard_normal(p.shape) @ factor
     else:
         def noise(p):
             z = gen.standard_normal(p.shape)
             return np.einsum("...ij,...j->...i", _psd_sqrt(problem.noise_cov(p)), z) * scale
 
     def direction(p):  # one EM step is p <- p - 1 * (g dt - noise)
-        return problem.grad(p) * dt - noise(p)
+        d = problem.grad(p) * dt  # a new array: safe to update in place
+        d -= noise(p)
+        return d
 
     traj = _iterate(f"Langevin (Euler-Maruyama, dt={dt:g}, lr={eta:g})", problem, phi,
                     np.ones(steps), direction, record_every, max_norm, knob="dt")

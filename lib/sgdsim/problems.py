@@ -172,7 +172,11 @@ class Quadratic(_FiniteSum):
         return 0.5 * np.einsum("...i,ij,...j->...", d, self.H, d) + self._loss_at_min
 
     def grad(self, phi) -> np.ndarray:
-        return (self._phi(phi) - self._abar) @ self.H
+        d = self._phi(phi) - self._abar
+        if self.dim == 1:  # the same single product as d @ H, without matmul's overhead
+            d *= self.H[0, 0]
+            return d
+        return d @ self.H
 
     def example_grads(self, phi) -> np.ndarray:
         return (self._phi(phi)[..., None, :] - self.centers) @ self.H
