@@ -298,17 +298,23 @@ def bench_simulators(args) -> list[Row]:
         per_loop = [loop_chains * loop_steps / t for t in times["loop"]]
         k_ratio = statistics.median(a / b for a, b in zip(per_lib, per_bare))
         l_ratio = statistics.median(a / b for a, b in zip(per_lib, per_loop))
+        # On a loaded machine noise only adds time: the ratio of the fastest runs is a
+        # useful second opinion (reported, not used for the verdict).
+        k_best = min(times["bare"]) / min(times["lib"])
         ok = k_ratio >= TARGET_KERNEL_RATIO and l_ratio >= TARGET_LOOP_RATIO
         chains_txt = f"10⁴ chains" if chains == 10_000 else f"10³ chains"
         rows.append(Row(
             "sim", f"`sgd` throughput: {case['title']}, {chains_txt}",
             f"{_sci(rate['lib'])} chain-steps/s = **{k_ratio:.2f}×** bare kernel "
-            f"({_sci(rate['bare'])}), **{l_ratio:,.0f}×** Python loop ({_sci(rate['loop'])})",
+            f"({_sci(rate['bare'])}; fastest runs {k_best:.2f}×), **{l_ratio:,.0f}×** Python "
+            f"loop ({_sci(rate['loop'])})",
             f"≥ {TARGET_KERNEL_RATIO}× kernel, ≥ {TARGET_LOOP_RATIO:g}× loop", _status(ok),
             raw=dict(times=times, steps=steps, chains=chains, loop_chains=loop_chains,
                      loop_steps=loop_steps, rate=rate, kernel_ratio=k_ratio,
+                     kernel_ratio_fastest=k_best,
                      loop_ratio=l_ratio)))
-        print(f"  {case['key']}: lib {_sci(rate['lib'])}/s, {k_ratio:.2f}x kernel, "
+        print(f"  {case['key']}: lib {_sci(rate['lib'])}/s, {k_ratio:.2f}x kernel "
+              f"(fastest {k_best:.2f}x), "
               f"{l_ratio:.0f}x loop", flush=True)
     return rows
 
@@ -555,7 +561,8 @@ def render(rows: list[Row], machine: dict, args) -> str:
             "`sgdsim.sgd` bit for bit, the Python loop to 10⁻¹² (checked first); the loop is "
             f"timed on {sim[0]['loop_chains']} chains × {sim[0]['loop_steps']} steps, and as "
             "its cost is proportional to chains × steps its rate per chain-step applies to "
-            "any number of chains. Notebooks: wall time of `jupyter nbconvert --execute` "
+            "any number of chains. \"Fastest runs\" is the ratio of the two minimum times, a "
+            "second opinion when other work on the machine inflates some runs. Notebooks: wall time of `jupyter nbconvert --execute` "
             "(including Jupyter and kernel start-up; \"cells\" = first cell to last) and "
             "the kernel's peak resident memory (Linux `VmHWM`, polled every 20 ms).",
         ]
