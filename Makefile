@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NB     := $(wildcard chapters/*.ipynb)
 
-.PHONY: venv book test outputs lab clean
+.PHONY: venv book test outputs lab clean bench
 
 venv: $(STAMP)
 
@@ -31,6 +31,12 @@ outputs: venv
 ## Open the notebooks in JupyterLab (widgets work there).
 lab: venv
 	$(VENV)/bin/jupyter lab chapters/
+
+## Benchmarks against the performance targets (never part of the tests); writes
+## benchmarks/results.md (shown in the book) and results.json. Options:
+## make bench BENCH_ARGS="--quick"   (see .venv/bin/python benchmarks/bench.py --help)
+bench: venv
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf _build

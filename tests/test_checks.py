@@ -69,3 +69,51 @@ def test_failed_claim_is_still_recorded_in_the_ledger():
         sgdsim.check("x", 2.0, 1.0, atol=0.5, ledger=ledger)
     assert len(ledger) == 1 and not ledger[0].passed
     assert ledger[0].to_dict()["rel_error"] == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------- parse_claim_line
+_CLAIMS = [
+    evaluate("slope", 0.25031234, 0.25, stderr=0.0012345),
+    evaluate("alpha = 1/2 (not 1/10)", 0.1, 0.5, stderr=0.01),
+    evaluate("tiny", 3e-13, 0.0, atol=1e-10),
+    evaluate("huge", 123456.7, 120000.0, rtol=0.05),
+    evaluate("both tolerances", 1.005, 1.0, stderr=0.01, rtol=0.01),
+    evaluate("atol and rtol", 1.5, 1.0, rtol=0.1, atol=0.2),
+    evaluate("mean at zero", 0.003, 0.0, stderr=0.002),
+    evaluate("negative", -2.5, -2.4, rtol=0.1),
+    evaluate("names may contain: colons | bars, and ': measured 1'", 1.0, 1.0, atol=0.1),
+    evaluate("small value", 2.5e-5, 2.4e-5, stderr=1e-6, z=3),
+]
+
+
+@pytest.mark.parametrize("claim", _CLAIMS, ids=lambda c: c.claim[:20])
+def test_parse_claim_line_round_trips_claim_str(claim):
+    line = str(claim)
+    parsed = sgdsim.checks.parse_claim_line(line)
+    assert parsed is not None
+    assert str(parsed) == line
+    assert parsed.claim == claim.claim
+    assert parsed.passed == claim.passed
+    assert parsed.measured == format_value(claim.measured, claim.stderr)
+    assert parsed.tolerance == claim.tolerance_text()
+    assert sgdsim.checks.parse_claim_line(line + "\n") == parsed
+
+
+def test_parse_claim_line_reads_what_check_prints(capsys):
+    with pytest.raises(sgdsim.ClaimFailed):
+        sgdsim.check("wrong constant", 0.1, 0.5, stderr=0.01)
+    line = capsys.readouterr().out
+    parsed = sgdsim.checks.parse_claim_line(line)
+    assert parsed.mark == "✗" and not parsed.passed
+    assert parsed.predicted == "0.500" and parsed.deviation == "-40.0σ, -80%"
+
+
+@pytest.mark.parametrize("line", [
+    "",
+    "slope: measured 1 | predicted 1 | deviation 0 | pass if |dev| ≤ 4σ",  # no mark
+    "✓ done",
+    "✓ x: measured 1 | predicted 1",
+    "<Figure size 640x480 with 1 Axes>",
+])
+def test_parse_claim_line_ignores_other_output(line):
+    assert sgdsim.checks.parse_claim_line(line) is None

@@ -28,6 +28,8 @@ from .problems import (
 )
 from .stationary import gibbs_density, langevin_stationary_cov, sgd_stationary_cov, temperature
 
+from . import ledger  # noqa: E402  (the claims ledger page)
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -39,4 +41,5 @@ __all__ = [
     "Estimate", "chain_mean", "batch_means", "autocorr_time", "weighted_fit", "loglog_slope",
     "temperature", "gibbs_density", "sgd_stationary_cov", "langevin_stationary_cov",
     "datasets", "estimators", "plotting", "schedules", "stationary",
+    "ledger",
 ]

@@ -44,6 +44,8 @@ def as_generator(rng) -> np.random.Generator:
 
 def as_positive_int(value, name: str, *, minimum: int = 1) -> int:
     """Return ``value`` as an ``int`` >= ``minimum`` or raise ``ValueError``."""
+    if type(value) is int and value >= minimum:  # fast path: called once per SGD step
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     if value < minimum:

@@ -18,11 +18,13 @@ claim fails, so a wrong simulator stops the notebook, nbval and the build.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["Claim", "ClaimFailed", "check", "evaluate", "format_value"]
+__all__ = ["Claim", "ClaimFailed", "ClaimLine", "check", "evaluate", "format_value",
+           "parse_claim_line"]
 
 
 class ClaimFailed(AssertionError):
@@ -183,3 +185,53 @@ def check(claim: str, measured, predicted, *, stderr=None, rtol=None, atol=None,
         ledger.append(result)
     if not result.passed:
         raise ClaimFailed(str(result))
+
+
+# --------------------------------------------------------------------------- reading lines
+#: The line :meth:`Claim.__str__` prints, field by field.
+_CLAIM_LINE = re.compile(
+    r"^(?P<mark>[✓✗]) (?P<claim>.+): measured (?P<measured>[^|]+?) \| "
+    r"predicted (?P<predicted>[^|]+?) \| deviation (?P<deviation>[^|]*?) \| "
+    r"pass if (?P<tolerance>.+)$"
+)
+
+
+@dataclass(frozen=True)
+class ClaimLine:
+    """A claim as printed by :func:`check`, read back from its one line of text.
+
+    The fields are the printed (rounded) strings; ``str(line)`` gives the line back.
+    """
+
+    mark: str
+    claim: str
+    measured: str
+    predicted: str
+    deviation: str
+    tolerance: str
+
+    @property
+    def passed(self) -> bool:
+        return self.mark == "✓"
+
+    def __str__(self) -> str:
+        return (f"{self.mark} {self.claim}: measured {self.measured} | predicted "
+                f"{self.predicted} | deviation {self.deviation} | pass if {self.tolerance}")
+
+
+def parse_claim_line(line: str) -> ClaimLine | None:
+    """Read one line printed by :func:`check` back into its fields.
+
+    Returns ``None`` when ``line`` is not a claim line (any other output). The inverse
+    of ``str(claim)``: ``str(parse_claim_line(str(c))) == str(c)`` for every
+    :class:`Claim` ``c``.
+
+    Examples
+    --------
+    >>> c = parse_claim_line("✓ slope: measured 0.2503 ± 0.0012 | predicted 0.2500 | "
+    ...                      "deviation +0.3σ, +0.12% | pass if |dev| ≤ 4σ")
+    >>> c.claim, c.measured, c.passed
+    ('slope', '0.2503 ± 0.0012', True)
+    """
+    m = _CLAIM_LINE.match(line.rstrip("\r\n"))
+    return None if m is None else ClaimLine(**m.groupdict())

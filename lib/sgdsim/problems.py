@@ -172,7 +172,11 @@ class Quadratic(_FiniteSum):
         return 0.5 * np.einsum("...i,ij,...j->...", d, self.H, d) + self._loss_at_min
 
     def grad(self, phi) -> np.ndarray:
-        return (self._phi(phi) - self._abar) @ self.H
+        d = self._phi(phi) - self._abar
+        if self.dim == 1:  # the same single product as d @ H, without matmul's overhead
+            d *= self.H[0, 0]
+            return d
+        return d @ self.H
 
     def example_grads(self, phi) -> np.ndarray:
         return (self._phi(phi)[..., None, :] - self.centers) @ self.H
@@ -180,8 +184,17 @@ class Quadratic(_FiniteSum):
     def sample_grad(self, phi, batch_size, rng) -> np.ndarray:
         phi = self._phi(phi)
         idx = self._indices(phi, batch_size, rng)
-        a = self.centers[idx].mean(axis=-2) if idx.shape[-1] > 1 else self.centers[idx[..., 0]]
-        return (phi - a) @ self.H
+        # ``take`` makes the same copy as fancy indexing, about 3x faster; the update is
+        # done in place on that fresh copy (the same arithmetic, fewer temporaries).
+        if idx.shape[-1] > 1:
+            a = self.centers.take(idx, axis=0).mean(axis=-2)
+        else:
+            a = self.centers.take(idx[..., 0], axis=0)
+        np.subtract(phi, a, out=a)
+        if self.dim == 1:  # (phi - a) @ H is one product per chain; matmul costs 5x more
+            a *= self.H[0, 0]
+            return a
+        return a @ self.H
 
     def hessian(self, phi=None) -> np.ndarray:
         if phi is None:
@@ -245,9 +258,19 @@ class LinearRegression(_FiniteSum):
     def sample_grad(self, phi, batch_size, rng) -> np.ndarray:
         phi = self._phi(phi)
         idx = self._indices(phi, batch_size, rng)
-        xb = self.X[idx]  # (..., B, dim)
-        r = np.einsum("...bi,...i->...b", xb, phi) - self.y[idx]
-        return np.einsum("...bi,...b->...i", xb, r) / idx.shape[-1]
+        xb = self.X.take(idx, axis=0)  # (..., B, dim); the copy X[idx] makes, 3x faster
+        r = np.einsum("...bi,...i->...b", xb, phi)
+        r -= self.y.take(idx)
+        if idx.shape[-1] == 1:
+            # One example: g = x r, computed in place in the fresh copy xb. (The einsum
+            # below gives the same values, but adds the products to +0, so an exactly
+            # zero component may differ in the sign of zero -- nothing else.)
+            g = xb[..., 0, :]
+            g *= r
+            return g
+        g = np.einsum("...bi,...b->...i", xb, r)
+        g /= idx.shape[-1]
+        return g
 
     def hessian(self, phi=None) -> np.ndarray:
         h = self.X.T @ self.X / self.n
@@ -324,10 +347,14 @@ class LogisticRegression(_FiniteSum):
     def sample_grad(self, phi, batch_size, rng) -> np.ndarray:
         phi = self._phi(phi)
         idx = self._indices(phi, batch_size, rng)
-        xb, yb = self.X[idx], self.y[idx]
+        xb, yb = self.X.take(idx, axis=0), self.y.take(idx)
         m = np.einsum("...bi,...i->...b", xb, phi) * yb
         s = self._coef(m) * yb
-        return np.einsum("...bi,...b->...i", xb, s) / idx.shape[-1] + self.l2 * phi
+        g = np.einsum("...bi,...b->...i", xb, s)
+        if idx.shape[-1] > 1:
+            g /= idx.shape[-1]
+        g += self.l2 * phi
+        return g
 
     def hessian(self, phi) -> np.ndarray:
         phi = self._phi(phi)
@@ -428,8 +455,14 @@ class NoisyPotential(Problem):
         phi = self._phi(phi)
         b = self._batch(batch_size)
         z = as_generator(rng).standard_normal(phi.shape)
-        noise = z * self._noise_factor[0, 0] if self.dim == 1 else z @ self._noise_factor
-        return self.grad(phi) + noise / np.sqrt(b)
+        if self.dim == 1:
+            z *= self._noise_factor[0, 0]
+        else:
+            z = z @ self._noise_factor
+        if b > 1:  # dividing by sqrt(1) = 1 is exact: skip the pass
+            z /= np.sqrt(b)
+        z += self.grad(phi)  # the user's grad may return a view: add into our own array
+        return z
 
     def noise_cov(self, phi=None) -> np.ndarray:
         if phi is None:
@@ -482,8 +515,16 @@ def double_well(barrier: float = 1.0, width: float = 1.0, tilt: float = 0.0,
         return h * ((x / w) ** 2 - 1.0) ** 2 + c * x
 
     def grad(phi):
+        # 4 h x / w^2 ((x/w)^2 - 1) + c, evaluated in the same order with two temporaries.
         x = phi[..., :1]
-        return 4.0 * h * x / w**2 * ((x / w) ** 2 - 1.0) + c
+        u = x / w
+        np.square(u, out=u)
+        u -= 1.0
+        out = x * (4.0 * h)
+        out /= w**2
+        out *= u
+        out += c
+        return out
 
     def hessian(phi):
         x = phi[..., :1, None]
