@@ -4,7 +4,11 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NB     := $(wildcard chapters/*.ipynb)
 
-.PHONY: venv book test outputs lab clean
+.PHONY: venv site-assets book test test-browser outputs lab clean
+
+# Front-end files the website serves itself (no CDN): MathJax 3 from the npm registry, pinned
+# in tools/site-assets/package-lock.json, installed into the gitignored node_modules there.
+MATHJAX := tools/site-assets/node_modules/mathjax/es5/tex-mml-chtml.js
 
 venv: $(STAMP)
 
@@ -14,14 +18,27 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+site-assets: $(MATHJAX)
+
+$(MATHJAX): tools/site-assets/package.json tools/site-assets/package-lock.json
+	@command -v npm >/dev/null || { echo "make site-assets needs npm (Debian: apt-get install npm)" >&2; exit 1; }
+	npm ci --prefix tools/site-assets --no-audit --no-fund --loglevel=error
+	touch $@
+
 ## Build the website into _build/html (warnings are errors; notebooks are executed).
-book: venv
+book: venv site-assets
 	$(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going
 	@echo "Open _build/html/index.html in a browser."
 
 ## Unit tests of sgdsim and every chapter notebook under strict nbval.
 test: venv
 	$(VENV)/bin/pytest
+
+## Drive headless Chromium over the built site (run `make book` first; needs Debian's
+## chromium + chromium-driver). Screenshots go to _build/screenshots/.
+test-browser: venv
+	@test -f _build/html/index.html || { echo "no site in _build/html: run make book first" >&2; exit 1; }
+	$(VENV)/bin/pytest -m browser tests/browser
 
 ## Re-execute every notebook in place to refresh the stored outputs.
 outputs: venv
