@@ -1,1 +1,1 @@
-"""Browser tests of the built website (pytest -m browser; see test_site.py)."""
+"""Browser tests of the built website (pytest -m browser; see test_website.py)."""
