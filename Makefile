@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NB     := $(wildcard chapters/*.ipynb)
 
-.PHONY: venv site-assets book test test-browser outputs lab clean
+.PHONY: venv site-assets book test test-browser check-binder outputs lab clean
 
 # Front-end files the website serves itself (no CDN): MathJax 3 from the npm registry, pinned
 # in tools/site-assets/package-lock.json, installed into the gitignored node_modules there.
@@ -39,6 +39,19 @@ test: venv
 test-browser: venv
 	@test -f _build/html/index.html || { echo "no site in _build/html: run make book first" >&2; exit 1; }
 	$(VENV)/bin/pytest -m browser tests/browser
+
+## Binder: print the Dockerfile that repo2docker would build (no Docker needed) into
+## _build/binder/ and check that it installs requirements.txt and sgdsim. repo2docker runs from
+## a throwaway venv: it is not a dependency of the book.
+check-binder:
+	@mkdir -p _build/binder
+	@tmp=$$(mktemp -d) && python3 -m venv $$tmp/venv && \
+	  $$tmp/venv/bin/pip install --quiet -r tools/repo2docker-requirements.txt && \
+	  $$tmp/venv/bin/jupyter-repo2docker --no-build --debug . \
+	    > _build/binder/Dockerfile 2> _build/binder/repo2docker.log; \
+	  status=$$?; rm -rf $$tmp; \
+	  if [ $$status -ne 0 ]; then cat _build/binder/repo2docker.log; exit 1; fi
+	python3 tools/check_binder.py _build/binder/Dockerfile _build/binder/repo2docker.log
 
 ## Re-execute every notebook in place to refresh the stored outputs.
 outputs: venv
