@@ -238,11 +238,33 @@ def dedupe_scripts(app: Sphinx, pagename, templatename, context, doctree) -> Non
     files[:] = keep
 
 
+def _static_fingerprint(app: Sphinx) -> tuple:
+    items = []
+    for folder in list(app.config.html_static_path) + list(app.config.html_extra_path):
+        base = Path(app.srcdir) / folder
+        for p in sorted(base.rglob("*")) if base.is_dir() else []:
+            if p.is_file():
+                st = p.stat()
+                items.append((p.relative_to(app.srcdir).as_posix(), st.st_mtime_ns, st.st_size))
+    return tuple(items)
+
+
+def refresh_static(app: Sphinx, env, added, changed, removed) -> list[str]:
+    """After an edit to _static/ or _extra/ alone, Sphinx finds nothing out of date and copies no
+    static files; mark the root page outdated so the build runs to the end and copies them."""
+    fingerprint = _static_fingerprint(app)
+    if getattr(env, "book_site_static", None) != fingerprint:
+        env.book_site_static = fingerprint
+        return [app.config.root_doc]
+    return []
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("book_site_mathjax_dir", "tools/site-assets/node_modules/mathjax/es5",
                          "html")
     app.connect("builder-inited", check_config)
     app.connect("doctree-read", process_doctree)
+    app.connect("env-get-outdated", refresh_static)
     app.connect("html-page-context", dedupe_scripts, priority=900)
     app.connect("build-finished", copy_mathjax)
     return {"version": "1.0", "env_version": 2, "parallel_read_safe": True, "parallel_write_safe": True}

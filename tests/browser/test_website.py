@@ -212,6 +212,17 @@ def test_every_image_loads_and_has_alt_text(visit, driver):
             f"{visit.page}: alt text is a file name: {alt!r}"
 
 
+def test_figures_are_sharp(visit, driver):
+    """Notebook figures are SVG or high-DPI PNG: at least 1.5 image pixels per CSS pixel."""
+    ensure(driver, visit)
+    blurry = driver.execute_script("""
+        return [...document.querySelectorAll('.cell_output img')]
+          .filter(i => !i.closest('.animation') && !/\\.svg($|\\?)/.test(i.src) && i.clientWidth > 0)
+          .filter(i => i.naturalWidth < 1.5 * i.clientWidth)
+          .map(i => `${i.src.slice(-30)}: ${i.naturalWidth}px shown at ${i.clientWidth}px`);""")
+    assert not blurry, f"{visit.page}: low-resolution figures: {blurry}"
+
+
 def _fetch(url: str, cache: dict) -> tuple[int, str]:
     if url not in cache:
         try:
@@ -366,7 +377,8 @@ def test_search_finds_pages(driver, server):
         results = driver.find_elements("css selector", "#search-results li a")
         time.sleep(0.1)
     assert results, "search for 'gradient' found nothing"
-    assert driver.find_elements("css selector", "button.search-button, .search-button__button")
+    buttons = driver.find_elements("css selector", "button.search-button, .search-button__button")
+    assert any(b.is_displayed() for b in buttons), "no visible search field or button"
 
 
 def test_dark_mode_and_full_screen(driver, server, shots, chapter_page):
