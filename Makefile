@@ -45,12 +45,16 @@ test-browser: venv
 ## a throwaway venv: it is not a dependency of the book.
 check-binder:
 	@mkdir -p _build/binder
-	@tmp=$$(mktemp -d) && python3 -m venv $$tmp/venv && \
-	  $$tmp/venv/bin/pip install --quiet -r tools/repo2docker-requirements.txt && \
-	  $$tmp/venv/bin/jupyter-repo2docker --no-build --debug . \
-	    > _build/binder/Dockerfile 2> _build/binder/repo2docker.log; \
-	  status=$$?; rm -rf $$tmp; \
-	  if [ $$status -ne 0 ]; then cat _build/binder/repo2docker.log; exit 1; fi
+	@tmp=$$(mktemp -d); status=0; \
+	  python3 -m venv $$tmp/venv && \
+	  $$tmp/venv/bin/pip install --quiet -r tools/repo2docker-requirements.txt > $$tmp/pip.log 2>&1 || \
+	    { cat $$tmp/pip.log; status=1; }; \
+	  if [ $$status -eq 0 ]; then \
+	    $$tmp/venv/bin/jupyter-repo2docker --no-build --debug . \
+	      > _build/binder/Dockerfile 2> _build/binder/repo2docker.log || \
+	      { cat _build/binder/repo2docker.log; status=1; }; \
+	  fi; \
+	  rm -rf $$tmp; exit $$status
 	python3 tools/check_binder.py _build/binder/Dockerfile _build/binder/repo2docker.log
 
 ## Re-execute every notebook in place to refresh the stored outputs.
