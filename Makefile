@@ -4,7 +4,11 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NB     := $(wildcard chapters/*.ipynb)
 
-.PHONY: venv book test outputs lab clean bench
+.PHONY: venv site-assets book test test-browser check-binder outputs lab clean bench
+
+# Front-end files the website serves itself (no CDN): MathJax 3 from the npm registry, pinned
+# in tools/site-assets/package-lock.json, installed into the gitignored node_modules there.
+MATHJAX := tools/site-assets/node_modules/mathjax/es5/tex-mml-chtml.js
 
 venv: $(STAMP)
 
@@ -14,14 +18,44 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+site-assets: $(MATHJAX)
+
+$(MATHJAX): tools/site-assets/package.json tools/site-assets/package-lock.json
+	@command -v npm >/dev/null || { echo "make site-assets needs npm (Debian: apt-get install npm)" >&2; exit 1; }
+	npm ci --prefix tools/site-assets --no-audit --no-fund --loglevel=error
+	touch $@
+
 ## Build the website into _build/html (warnings are errors; notebooks are executed).
-book: venv
+book: venv site-assets
 	$(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going
 	@echo "Open _build/html/index.html in a browser."
 
 ## Unit tests of sgdsim and every chapter notebook under strict nbval.
 test: venv
 	$(VENV)/bin/pytest
+
+## Drive headless Chromium over the built site (run `make book` first; needs Debian's
+## chromium + chromium-driver). Screenshots go to _build/screenshots/.
+test-browser: venv
+	@test -f _build/html/index.html || { echo "no site in _build/html: run make book first" >&2; exit 1; }
+	$(VENV)/bin/pytest -m browser tests/browser
+
+## Binder: print the Dockerfile that repo2docker would build (no Docker needed) into
+## _build/binder/ and check that it installs requirements.txt and sgdsim. repo2docker runs from
+## a throwaway venv: it is not a dependency of the book.
+check-binder:
+	@mkdir -p _build/binder
+	@tmp=$$(mktemp -d); status=0; \
+	  python3 -m venv $$tmp/venv && \
+	  $$tmp/venv/bin/pip install --quiet -r tools/repo2docker-requirements.txt > $$tmp/pip.log 2>&1 || \
+	    { cat $$tmp/pip.log; status=1; }; \
+	  if [ $$status -eq 0 ]; then \
+	    $$tmp/venv/bin/jupyter-repo2docker --no-build --debug . \
+	      > _build/binder/Dockerfile 2> _build/binder/repo2docker.log || \
+	      { cat _build/binder/repo2docker.log; status=1; }; \
+	  fi; \
+	  rm -rf $$tmp; exit $$status
+	python3 tools/check_binder.py _build/binder/Dockerfile _build/binder/repo2docker.log
 
 ## Re-execute every notebook in place to refresh the stored outputs.
 outputs: venv

@@ -1,0 +1,120 @@
+"""Fast checks of the website's sources (part of `make test`; the browser tests are in tests/browser).
+
+- every figure in a chapter notebook has alt text (cell metadata ``mystnb.image.alt``);
+- the errata page links every ``err-*`` label, each label sits right before a heading in a
+  chapter, and every ``err-*`` label in the chapters has an entry on the errata page;
+- the site's configuration serves MathJax itself and pins it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+FIGURE_MIME = ("image/png", "image/svg+xml", "image/jpeg", "image/gif")
+ERRATA = ["err-update-rule", "err-clt", "err-variance-sigma", "err-alpha", "err-resnet-drops",
+          "err-tz-batch", "err-rmsprop-uncentered"]
+
+
+def figures_without_alt(nb) -> list[int]:
+    """Indices of code cells that draw a figure (an image, or an <img> in HTML) but have no alt."""
+    missing = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        draws = False
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            html = data.get("text/html", "")
+            html = "".join(html) if isinstance(html, list) else html
+            if any(m in data for m in FIGURE_MIME) or re.search(r"<img\b", html, re.I):
+                draws = True
+        alt = ((cell.metadata.get("mystnb") or {}).get("image") or {}).get("alt")
+        if draws and not (isinstance(alt, str) and alt.strip()):
+            missing.append(i)
+    return missing
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_figure_has_alt_text(path):
+    nb = nbformat.read(path, as_version=4)
+    missing = figures_without_alt(nb)
+    assert not missing, (f"{path.name}: code cells {missing} draw a figure without alt text; "
+                         "write them with tools/nbtools.code(..., alt='what the figure shows')")
+
+
+def test_alt_text_check_catches_a_figure_without_it():
+    png = {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure size 640x480 with 1 Axes>"}
+    anim = {"text/html": '<div class="animation"><img id="_anim_img1"></div>'}
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("plot()", outputs=[
+            nbformat.v4.new_output("display_data", data=png)]),
+        nbformat.v4.new_code_cell("plot()", metadata={"mystnb": {"image": {"alt": "A line."}}},
+                                  outputs=[nbformat.v4.new_output("display_data", data=png)]),
+        nbformat.v4.new_code_cell("HTML(anim.to_jshtml())", outputs=[
+            nbformat.v4.new_output("execute_result", data=anim, execution_count=1)]),
+        nbformat.v4.new_code_cell("plot()", metadata={"mystnb": {"image": {"alt": "  "}}},
+                                  outputs=[nbformat.v4.new_output("display_data", data=png)]),
+        nbformat.v4.new_code_cell("print(1)", outputs=[
+            nbformat.v4.new_output("stream", name="stdout", text="1\n")]),
+    ])
+    assert figures_without_alt(nb) == [0, 2, 3]
+
+
+def _labels_before_headings() -> dict[str, str]:
+    """err-* labels placed on their own line right before a heading, by chapter."""
+    found = {}
+    for path in CHAPTERS:
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type != "markdown":
+                continue
+            lines = cell.source.splitlines()
+            for k, line in enumerate(lines):
+                m = re.fullmatch(r"\((err-[\w-]+)\)=\s*", line)
+                if m:
+                    nxt = next((x for x in lines[k + 1:] if x.strip()), "")
+                    assert nxt.startswith("#"), \
+                        f"{path.name}: label {m.group(1)} is not right before a heading"
+                    assert m.group(1) not in found, f"label {m.group(1)} defined twice"
+                    found[m.group(1)] = path.stem
+    return found
+
+
+def test_errata_page_links_every_error_to_its_evidence():
+    text = (ROOT / "chapters" / "errata.md").read_text()
+    linked = re.findall(r"\{ref\}`(err-[\w-]+)`", text)
+    labels = _labels_before_headings()
+    for label in ERRATA:
+        assert label in linked, f"errata.md does not link {label}"
+    for label in linked:
+        assert label in labels, f"errata.md links {label}, which no chapter defines"
+    unlisted = sorted(set(labels) - set(linked))
+    assert not unlisted, f"chapters mark errors {unlisted} that errata.md does not list"
+    # Each entry says what the slide says and what is true.
+    entries = text.split("\n## ")[1:]
+    assert len(entries) == len(linked)
+    for entry in entries:
+        assert "**The slide says:**" in entry and "**What is true:**" in entry, entry[:60]
+
+
+def test_errata_page_sits_between_the_chapters_and_the_bibliography():
+    toc = (ROOT / "_toc.yml").read_text()
+    assert toc.index("chapters/rmsprop") < toc.index("chapters/errata") < \
+        toc.index("chapters/bibliography")
+
+
+def test_mathjax_is_served_by_the_site_and_pinned():
+    config = (ROOT / "_config.yml").read_text()
+    path = re.search(r"^\s+mathjax_path:\s*(\S+)", config, re.M).group(1)
+    assert "://" not in path and not path.startswith("//"), path
+    lock = json.loads((ROOT / "tools" / "site-assets" / "package-lock.json").read_text())
+    version = lock["packages"]["node_modules/mathjax"]["version"]
+    assert version.startswith("3."), version
+    assert "integrity" in lock["packages"]["node_modules/mathjax"]
