@@ -27,6 +27,7 @@ def test_make_scene_precomputes_grid_flow_and_curvature(scene, quad2d):
     exact = sgdsim.gradient_flow(quad2d, [3.0, 1.0], scene.flow_time).phi[:, 0]
     np.testing.assert_allclose(scene.flow_phi, exact)
     assert scene.lam_max == pytest.approx(np.linalg.eigvalsh(quad2d.H)[-1])
+    assert scene.lam_star == pytest.approx(scene.lam_max)  # a quadratic: the same curvature
     assert scene.loss_star == pytest.approx(quad2d.minimum_loss())
 
 
@@ -52,6 +53,15 @@ def test_gd_path_is_gradient_descent_up_to_the_horizon(scene, quad2d):
     assert t.size == 51  # capped
     t, phi = gfw.gd_path(scene, 0.25)  # 4 / 0.25 = 16 exactly, not 17
     assert t.size == 17
+
+
+def test_gd_path_overflowing_run_is_shortened_not_refused(quad2d):
+    far = gfw.make_scene(quad2d, [3.0, 1.0], 4000.0, (-1.0, 4.0), (-4.0, 2.0), n_grid=20)
+    lr = 2.5 * 2 / far.lam_max  # |1 - lr lam_max| = 4: 4^600 would overflow
+    t, phi = gfw.gd_path(far, lr)
+    assert 1 < t.size - 1 < gfw.MAX_STEPS
+    assert np.all(np.isfinite(phi)) and np.abs(phi).max() <= 1e150
+    assert np.abs(phi).max() > 1e60
 
 
 def test_gd_path_above_stability_limit_blows_up_without_raising(quad2d):
@@ -92,14 +102,30 @@ def test_draw_scene_and_fast_update_draw_the_same_iterates(scene):
 
 
 def test_title_says_which_side_of_the_stability_limit(scene):
-    sf = gfw.SceneFigure(scene, 2.1 / scene.lam_max, fig=Figure(layout="none"))
-    assert "above the stability limit" in sf._title.get_text()
-    sf.update(1.0 / scene.lam_max)
-    assert "below the stability limit" in sf._title.get_text()
+    sf = gfw.SceneFigure(scene, 2.1 / scene.lam_star, fig=Figure(layout="none"))
+    assert "η·λ* = 2.10 at the minimizer (unstable near Φ*" in sf._title.get_text()
+    sf.update(1.0 / scene.lam_star)
+    assert "η·λ* = 1.00 at the minimizer (stable near Φ*" in sf._title.get_text()
 
 
-def test_explorer_builds_and_redraws(scene, quad2d):
+def test_logistic_scene_separates_accuracy_and_stability_curvatures():
+    # The chapter's valley: the flow passes regions 2-3 times more curved than the minimum.
+    X, y = sgdsim.datasets.breast_cancer(intercept=False)
+    prob = sgdsim.LogisticRegression(X[:, [0, 20]], y, l2=0.01)
+    s = gfw.make_scene(prob, [-3.0, 1.0], 300.0, (-4, 1.5), (-3.6, 2), n_grid=20, n_flow=301)
+    assert s.lam_star == pytest.approx(np.linalg.eigvalsh(prob.hessian(prob.minimizer()))[-1])
+    assert s.lam_star == pytest.approx(2 / prob.max_stable_lr())
+    on_path = np.linalg.eigvalsh(prob.hessian(s.flow_phi))[:, -1]
+    assert s.lam_max == pytest.approx(on_path.max())
+    assert s.lam_max > 2 * s.lam_star
+
+
+def test_explorer_builds_and_redraws(scene, quad2d, monkeypatch):
     pytest.importorskip("ipywidgets")
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
     other = gfw.make_scene(quad2d, [0.0, 0.0], 2.0, (-1.0, 4.0), (-4.0, 2.0), name="other",
                            n_grid=20)
     w = gfw.gradient_flow_explorer([scene, other], lr_times_lam=0.5, dpi=30)
@@ -108,6 +134,9 @@ def test_explorer_builds_and_redraws(scene, quad2d):
     assert slider.continuous_update is False
     slider.value = 1.9
     scene_box.value = "other"
+    assert len(shown) == 3  # initial draw, slider move, scene change
+    assert all(img.data[:8] == b"\x89PNG\r\n\x1a\n" for img in shown)
+    assert len({img.data for img in shown}) == 3
     with pytest.raises(ValueError, match="unknown scene"):
         gfw.gradient_flow_explorer([scene], start="nope")
     with pytest.raises(ValueError, match="at least one"):

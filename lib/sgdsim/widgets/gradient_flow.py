@@ -2,16 +2,18 @@ r"""Chapter 1 (gradient flow): gradient descent drawn on top of the flow it disc
 
 A :class:`Scene` holds everything about one 2-D problem that does not depend on
 the step size -- the loss on a contour grid, the gradient-flow path, the
-largest curvature met along it -- so it is computed once. :func:`draw_scene`
-then runs gradient descent for one step size and draws
+curvatures that set the accuracy and the stability of gradient descent -- so
+it is computed once. :func:`draw_scene` then runs gradient descent for one
+step size and draws
 
 * left: the loss contours, the flow path and the gradient-descent iterates;
 * right: the excess loss :math:`\mathcal L - \mathcal L^*` against time
   :math:`t`, the flow as a curve and the iterates as markers at
   :math:`t_k = k\eta`.
 
-The chapter's static figure and its explorer (:func:`gradient_flow_explorer`)
-both call :func:`draw_scene`, so the website's picture is the widget's default.
+The chapter's static figures (:func:`draw_scene`) and its explorer
+(:func:`gradient_flow_explorer`) draw with the same class, :class:`SceneFigure`,
+so the website's picture is the widget's default.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_finite_array, as_positive_int
-from ..dynamics import gradient_descent, gradient_flow
+from ..dynamics import DivergenceError, gradient_descent, gradient_flow
 from ..plotting import PALETTE
 from . import explorer
 
@@ -58,9 +60,13 @@ class Scene:
         :math:`\\mathcal L(\\Phi^*)`.
     lam_max : float
         :math:`\\lambda_{\\max}`, the largest Hessian eigenvalue met along the
-        flow path (for a quadratic, the largest eigenvalue of :math:`H`); the
-        explorer's slider is :math:`\\eta\\lambda_{\\max}`, and 2 is the
-        stability limit of gradient descent where that curvature is met.
+        flow path: :math:`\\eta\\lambda_{\\max} \\ll 1` is what makes gradient
+        descent *accurate* along the whole path.
+    lam_star : float
+        :math:`\\lambda^*`, the largest Hessian eigenvalue at the minimizer:
+        gradient descent is *stable* near :math:`\\Phi^*` iff :math:`\\eta\\lambda^* < 2`
+        (``2 / lam_star`` is ``problem.max_stable_lr()``). For a quadratic the two
+        are equal; the explorer's slider is :math:`\\eta\\lambda^*`.
     """
 
     name: str
@@ -75,6 +81,7 @@ class Scene:
     flow_phi: np.ndarray
     loss_star: float
     lam_max: float
+    lam_star: float
 
 
 def _interval(lim, name):
@@ -126,15 +133,16 @@ def make_scene(problem, phi0, t_end, xlim, ylim, *, name="", n_grid=121, n_level
     lam = float(np.linalg.eigvalsh(problem.hessian(flow))[:, -1].max())
     return Scene(name=str(name), problem=problem, phi0=phi0, t_end=t_end, xlim=xlim, ylim=ylim,
                  grid=(xx, yy, zz), levels=levels, flow_time=times, flow_phi=flow,
-                 loss_star=loss_star, lam_max=lam)
+                 loss_star=loss_star, lam_max=lam, lam_star=2.0 / problem.max_stable_lr())
 
 
 def gd_path(scene: Scene, lr: float, *, max_steps: int = MAX_STEPS):
     r"""Gradient descent from ``scene.phi0`` with constant rate ``lr`` up to time ``scene.t_end``.
 
     Runs :math:`\min(\lceil T/\eta\rceil, \text{max\_steps})` steps. A run that
-    blows up is *not* stopped here (the drawing shows it leave the window);
-    the iterates stay finite for the explorer's step sizes and step counts.
+    blows up is shown, not refused: if the iterates pass ``1e150`` (on their way
+    to overflowing), the number of steps is halved until they stay below, so
+    the drawing shows the path leaving the window.
 
     Returns
     -------
@@ -147,8 +155,14 @@ def gd_path(scene: Scene, lr: float, *, max_steps: int = MAX_STEPS):
         raise ValueError(f"lr must be > 0, got {lr:g}")
     max_steps = as_positive_int(max_steps, "max_steps")
     steps = int(min(np.ceil(scene.t_end / lr - 1e-9), max_steps))
-    traj = gradient_descent(scene.problem, scene.phi0, lr, steps, max_norm=np.inf)
-    return traj.time, traj.phi[:, 0]
+    while True:
+        try:
+            traj = gradient_descent(scene.problem, scene.phi0, lr, steps, max_norm=1e150)
+            return traj.time, traj.phi[:, 0]
+        except DivergenceError:
+            if steps == 1:
+                raise
+            steps //= 2
 
 
 def _plain_power_of_ten(value, _pos=None) -> str:
@@ -198,7 +212,7 @@ class SceneFigure:
         self.fig = fig
         ax, ax2 = fig.subplots(1, 2, gridspec_kw={
             "width_ratios": [1.0, 1.15], "wspace": 0.25,
-            "left": 0.07, "right": 0.98, "bottom": 0.13, "top": 0.9})
+            "left": 0.07, "right": 0.98, "bottom": 0.13, "top": 0.86})
         # Labels are plain Unicode, not mathtext: parsing mathtext would dominate a redraw.
         xx, yy, zz = scene.grid
         ax.contour(xx, yy, zz, levels=scene.levels, colors="0.65", linewidths=0.8)
@@ -234,7 +248,7 @@ class SceneFigure:
         ax2.set_xlabel("time t (sum of learning rates)")
         ax2.set_ylabel("excess loss L(Φ) − L(Φ*)")
         ax2.legend(loc="upper right", fontsize=9)
-        self._title = fig.suptitle("", fontsize=12, animated=animated)
+        self._title = fig.suptitle("", fontsize=11, animated=animated)
         self.axes = (ax, ax2)
         self._background = None
         self.update(lr)
@@ -247,13 +261,15 @@ class SceneFigure:
         ex = scene.problem.loss(phi) - scene.loss_star
         ok = ex > 0  # the loss panel is logarithmic
         self._loss.set_data(t[ok], ex[ok])
-        ratio = float(lr) * scene.lam_max
-        side = "below" if ratio < 2 else "above"
+        lr = float(lr)
+        local = lr * scene.lam_star
+        verdict = "stable near Φ*" if local < 2 else "unstable near Φ*"
         # Plain text (no mathtext) in the one string that changes at every update.
-        title = (f"{scene.name}: η = {float(lr):.3g}, η·λₘₐₓ = {ratio:.2f} "
-                 f"({side} the stability limit 2)")
+        title = f"{scene.name}: gradient descent with η = {lr:.3g}"
         if t[-1] < scene.t_end - 1e-9:
-            title += f"; first {t.size - 1} steps"
+            title += f" (first {t.size - 1} steps)"
+        title += (f"\nη·λ* = {local:.2f} at the minimizer ({verdict}: limit 2);  "
+                  f"largest η·λ along the flow = {lr * scene.lam_max:.2f}")
         self._title.set_text(title)
 
     def png(self, dpi: float = 100) -> bytes:
@@ -287,7 +303,7 @@ def draw_scene(scene: Scene, lr: float, *, fig=None, max_steps: int = MAX_STEPS)
 
 
 def gradient_flow_explorer(scenes, *, lr_times_lam=0.5, start=None, dpi=100):
-    r"""An explorer: choose a scene, slide :math:`\eta\lambda_{\max}`; redraws the scene.
+    r"""An explorer: choose a scene, slide :math:`\eta\lambda^*`; redraws the scene.
 
     Each scene's figure is drawn once (:class:`SceneFigure`); moving the slider
     re-runs gradient descent and redraws only the iterates and the title over
@@ -298,8 +314,8 @@ def gradient_flow_explorer(scenes, *, lr_times_lam=0.5, start=None, dpi=100):
     scenes : sequence of Scene
         Precomputed with :func:`make_scene` (their names label the chooser).
     lr_times_lam : float
-        Initial slider value :math:`\eta\lambda_{\max}`: the rate in units of the
-        scene's curvature scale (2 is the stability limit).
+        Initial slider value :math:`\eta\lambda^*`: the rate in units of the
+        curvature at the minimizer (2 is the stability limit near :math:`\Phi^*`).
     start : str, optional
         Name of the initially chosen scene (default: the first).
     dpi : float
@@ -322,7 +338,7 @@ def gradient_flow_explorer(scenes, *, lr_times_lam=0.5, start=None, dpi=100):
 
     def draw(scene, lr_times_lam):
         s = by_name[scene]
-        lr = lr_times_lam / s.lam_max
+        lr = lr_times_lam / s.lam_star
         if scene not in figures:  # drawn once per scene, outside pyplot
             figures[scene] = SceneFigure(s, lr, fig=Figure(figsize=(10.0, 4.2), layout="none"),
                                           animated=True)
@@ -334,6 +350,6 @@ def gradient_flow_explorer(scenes, *, lr_times_lam=0.5, start=None, dpi=100):
         draw,
         scene=w.Dropdown(options=list(by_name), value=start, description="problem"),
         lr_times_lam=w.FloatSlider(value=lr_times_lam, min=0.05, max=2.4, step=0.05,
-                                   description="η·λₘₐₓ (step × curvature)",
+                                   description="η·λ* (step × curvature at the minimizer)",
                                    readout_format=".2f"),
     )
