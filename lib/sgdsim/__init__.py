@@ -43,3 +43,9 @@ __all__ = [
     "datasets", "estimators", "plotting", "schedules", "stationary",
     "ledger",
 ]
+
+# Chapter 1 (gradient flow): gradient descent as Euler's method.
+from . import euler  # noqa: E402
+from .euler import compare_with_flow, euler_error_function, euler_global_errors  # noqa: E402
+
+__all__ += ["euler", "compare_with_flow", "euler_global_errors", "euler_error_function"]
