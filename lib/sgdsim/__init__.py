@@ -28,6 +28,23 @@ from .problems import (
 )
 from .stationary import gibbs_density, langevin_stationary_cov, sgd_stationary_cov, temperature
 
+# Chapter 5 (RMSProp): per-parameter rates, exact preconditioned laws, temperatures.
+from . import adaptive  # noqa: E402
+from .adaptive import (  # noqa: E402
+    ChainRates,
+    Dense,
+    compare,
+    expected_excess_loss,
+    preconditioned_langevin_stationary_cov,
+    preconditioned_sgd_stationary_cov,
+    rate_sweep,
+    ratio_of_means,
+    rmsprop_mean_square,
+    rmsprop_temperature,
+    rmsprop_temperature_factor,
+    virial_matrix,
+)
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -39,4 +56,10 @@ __all__ = [
     "Estimate", "chain_mean", "batch_means", "autocorr_time", "weighted_fit", "loglog_slope",
     "temperature", "gibbs_density", "sgd_stationary_cov", "langevin_stationary_cov",
     "datasets", "estimators", "plotting", "schedules", "stationary",
+]
+__all__ += [
+    "adaptive", "Dense", "ChainRates", "preconditioned_sgd_stationary_cov",
+    "preconditioned_langevin_stationary_cov", "expected_excess_loss", "virial_matrix",
+    "ratio_of_means", "rmsprop_temperature_factor", "rmsprop_temperature",
+    "rmsprop_mean_square", "rate_sweep", "compare",
 ]
