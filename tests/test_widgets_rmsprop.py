@@ -62,6 +62,13 @@ def test_draw_cloud_and_ellipse():
     plt.close(fig)
 
 
+def test_render_png_returns_a_png():
+    res = W.stationary_cloud(1.0, 0.5, 0.02, "SGD", rng=0, chains=30, steps=50)
+    png = W.render_png(res, dpi=50)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not plt.get_fignums()  # the figure is closed
+
+
 def test_explorer_builds():
     pytest.importorskip("ipywidgets")
     w = W.rmsprop_explorer(seed=0)
