@@ -148,7 +148,7 @@ def draw_cloud(ax, res: CloudResult, *, limit=None, legend=True, title=True, mat
         limit = 3.2 * float(np.sqrt(max(var_gibbs.max(), var_pred.max())))
     pts = res.points[:max_points]
     ax.scatter(pts[:, 0], pts[:, 1], s=7, alpha=0.5, color=PALETTE["blue"],
-               edgecolors="none", label=f"SGD chains ({len(pts)} shown)")
+               edgecolors="none", label=f"chains ({len(pts)} shown)")
     _ellipse(ax, var_gibbs, 1.0, color=PALETTE["black"], lw=1.2,
              label=(r"Gibbs $e^{-2\mathcal{L}/\eta'}$: 1 and 2 sd" if mathtext
                     else "Gibbs exp(−2L/η′): 1 and 2 sd"))
