@@ -59,3 +59,44 @@ def test_bad_preconditioners(make, match):
 def test_diagonal_dimension_mismatch(quad2d, rng):
     with pytest.raises(ValueError, match="3 scales"):
         sgdsim.sgd(quad2d, [0, 0], 0.1, 3, rng=rng, preconditioner=[1.0, 1.0, 1.0])
+
+
+# --- RMSProp details (chapter 5) -------------------------------------------------------------
+def test_rmsprop_running_average_of_a_constant_gradient():
+    # v_n = (1 - beta^n) g^2 from v0 = 0, so the step tends to sign(g) (with eps = 0)
+    pre = sgdsim.RMSProp(beta=0.8, eps=0.0)
+    v = pre.init(np.zeros((1, 2)))
+    g = np.array([[3.0, -0.5]])
+    for n in range(1, 30):
+        d, v = pre.apply(v, g)
+        np.testing.assert_allclose(v, (1 - 0.8**n) * g**2, rtol=1e-12)
+    np.testing.assert_allclose(d, np.sign(g) / np.sqrt(1 - 0.8**29), rtol=1e-12)
+
+
+def test_rmsprop_eps_and_beta_zero():
+    g = np.array([[2.0, -1.0]])
+    d, v = sgdsim.RMSProp(beta=0.0, eps=0.0).apply(np.zeros((1, 2)), g)
+    np.testing.assert_allclose(v, g**2)
+    np.testing.assert_allclose(d, np.sign(g))  # beta = 0 is sign descent
+    d, _ = sgdsim.RMSProp(beta=0.0, eps=1.0).apply(np.zeros((1, 2)), g)
+    np.testing.assert_allclose(d, g / (np.abs(g) + 1.0))
+    # eps keeps a zero gradient (with v = 0) finite
+    d, _ = sgdsim.RMSProp(beta=0.9).apply(np.zeros((1, 1)), np.zeros((1, 1)))
+    assert np.all(np.isfinite(d)) and d[0, 0] == 0.0
+
+
+def test_rmsprop_v0_enters_the_average():
+    pre = sgdsim.RMSProp(beta=0.5, eps=0.0, v0=[4.0, 1.0])
+    v = pre.init(np.zeros((3, 2)))
+    d, v = pre.apply(v, np.array([[2.0, 1.0]] * 3))
+    np.testing.assert_allclose(v, [[4.0, 1.0]] * 3)  # 0.5 * v0 + 0.5 * g^2
+    np.testing.assert_allclose(d, [[1.0, 1.0]] * 3)
+    with pytest.raises(ValueError):
+        sgdsim.RMSProp(v0=[1.0, 2.0, 3.0]).init(np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("kwargs", [dict(beta=np.inf), dict(beta=0.9, eps=np.inf),
+                                    dict(v0=[[1.0]]), dict(v0=np.nan)])
+def test_rmsprop_more_bad_input(kwargs):
+    with pytest.raises(ValueError):
+        sgdsim.RMSProp(**kwargs)

@@ -29,6 +29,22 @@ from .problems import (
 from .stationary import gibbs_density, langevin_stationary_cov, sgd_stationary_cov, temperature
 
 from . import ledger  # noqa: E402  (the claims ledger page)
+# Chapter 5 (RMSProp): per-parameter rates, exact preconditioned laws, temperatures.
+from . import adaptive  # noqa: E402
+from .adaptive import (  # noqa: E402
+    ChainRates,
+    Dense,
+    compare,
+    expected_excess_loss,
+    preconditioned_langevin_stationary_cov,
+    preconditioned_sgd_stationary_cov,
+    rate_sweep,
+    ratio_of_means,
+    rmsprop_mean_square,
+    rmsprop_temperature,
+    rmsprop_temperature_factor,
+    virial_matrix,
+)
 
 __version__ = "0.1.0"
 
@@ -49,3 +65,9 @@ from . import euler  # noqa: E402
 from .euler import compare_with_flow, euler_error_function, euler_global_errors  # noqa: E402
 
 __all__ += ["euler", "compare_with_flow", "euler_global_errors", "euler_error_function"]
+__all__ += [
+    "adaptive", "Dense", "ChainRates", "preconditioned_sgd_stationary_cov",
+    "preconditioned_langevin_stationary_cov", "expected_excess_loss", "virial_matrix",
+    "ratio_of_means", "rmsprop_temperature_factor", "rmsprop_temperature",
+    "rmsprop_mean_square", "rate_sweep", "compare",
+]
