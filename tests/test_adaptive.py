@@ -295,7 +295,7 @@ def test_compare_verdicts_and_failure(capsys):
     adaptive.compare("b vs a", b, a, expect="higher")
     adaptive.compare("close", a, sgdsim.Estimate(1.2, 0.1), expect="unresolved")
     assert "✓" in capsys.readouterr().out
-    with pytest.raises(sgdsim.ClaimFailed, match="expected higher"):
+    with pytest.raises(sgdsim.ClaimFailed, match="predicted higher"):
         adaptive.compare("wrong", a, b, expect="higher")
     with pytest.raises(ValueError, match="expect"):
         adaptive.compare("bad", a, b, expect="smaller")
@@ -303,3 +303,14 @@ def test_compare_verdicts_and_failure(capsys):
         adaptive.compare("exact", sgdsim.Estimate(1, 0), sgdsim.Estimate(2, 0), expect="lower")
     with pytest.raises(ValueError, match="finite"):
         adaptive.compare("nan", sgdsim.Estimate(np.nan, 1), b, expect="lower")
+
+
+def test_comparison_lines_are_claim_lines_for_the_ledger(capsys):
+    from sgdsim.checks import parse_claim_line
+
+    a, b = sgdsim.Estimate(1.0, 0.01), sgdsim.Estimate(2.0, 0.01)
+    adaptive.compare("a vs b", a, b, expect="lower")
+    line = capsys.readouterr().out.strip()
+    parsed = parse_claim_line(line)
+    assert parsed is not None and parsed.passed and str(parsed) == line
+    assert parsed.predicted == "lower" and parsed.measured.startswith("ratio 0.50")

@@ -117,3 +117,20 @@ def test_parse_claim_line_reads_what_check_prints(capsys):
 ])
 def test_parse_claim_line_ignores_other_output(line):
     assert sgdsim.checks.parse_claim_line(line) is None
+
+
+def test_refute_passes_only_when_the_prediction_is_rejected(capsys):
+    from sgdsim.checks import parse_claim_line
+
+    ledger = []
+    sgdsim.refute("alpha = 1/10", 0.5, 0.1, stderr=0.01, ledger=ledger)
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("✓ alpha = 1/10: measured 0.500 ± 0.010 | predicted 0.100")
+    assert line.endswith("pass if |dev| > 4σ (the prediction is rejected)")
+    assert ledger[0].passed and ledger[0].refutes
+    assert str(parse_claim_line(line)) == line
+    with pytest.raises(sgdsim.ClaimFailed, match="✗"):
+        sgdsim.refute("compatible", 0.105, 0.1, stderr=0.01)
+    with pytest.raises(sgdsim.ClaimFailed):
+        sgdsim.refute("within rtol", 1.001, 1.0, rtol=0.01)
+    sgdsim.refute("beyond rtol", 1.1, 1.0, rtol=0.01)

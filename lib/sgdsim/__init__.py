@@ -7,7 +7,7 @@ shaped ``(chains, dim)``; every random function takes ``rng=`` (a seeded
 """
 
 from . import datasets, estimators, plotting, schedules, stationary
-from .checks import Claim, ClaimFailed, check, evaluate
+from .checks import Claim, ClaimFailed, check, evaluate, refute
 from .dynamics import (
     DivergenceError,
     Trajectory,
@@ -49,7 +49,7 @@ from .adaptive import (  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
-    "check", "evaluate", "Claim", "ClaimFailed",
+    "check", "evaluate", "refute", "Claim", "ClaimFailed",
     "Problem", "Quadratic", "LinearRegression", "LogisticRegression", "NoisyPotential",
     "double_well",
     "gradient_flow", "gradient_descent", "sgd", "langevin", "Trajectory", "DivergenceError",

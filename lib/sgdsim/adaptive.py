@@ -684,9 +684,12 @@ class Comparison:
     def __str__(self) -> str:
         d, r = self.difference, self.ratio
         mark = "✓" if self.passed else "✗"
-        return (f"{mark} {self.claim}: ratio {format_value(r.value, r.stderr)}, difference "
-                f"{d.value / d.stderr:+.1f}σ → {self.verdict} | expected {self.expected} "
-                f"(resolved if |difference| > {self.z:g}σ)")
+        # The uniform claim-line format of :func:`sgdsim.check`, so that the claims
+        # ledger reads comparisons too (sgdsim.checks.parse_claim_line).
+        return (f"{mark} {self.claim}: measured ratio {format_value(r.value, r.stderr)} | "
+                f"predicted {self.expected} | deviation {d.value / d.stderr:+.1f}σ → "
+                f"{self.verdict} | pass if the verdict is {self.expected} "
+                f"(resolved beyond {self.z:g}σ)")
 
 
 def compare(claim, a, b, *, expect, z=4.0, ledger=None) -> None:

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-__all__ = ["Claim", "ClaimFailed", "ClaimLine", "check", "evaluate", "format_value",
+__all__ = ["Claim", "ClaimFailed", "ClaimLine", "check", "evaluate", "refute", "format_value",
            "parse_claim_line"]
 
 
@@ -61,6 +61,8 @@ class Claim:
     atol: float | None
     z: float
     passed: bool
+    #: ``True`` for a refutation (:func:`refute`): it passes when the data reject the prediction.
+    refutes: bool = False
 
     @property
     def deviation(self) -> float:
@@ -80,17 +82,19 @@ class Claim:
         return None if self.predicted == 0 else self.deviation / abs(self.predicted)
 
     def tolerance_text(self) -> str:
+        op = ">" if self.refutes else "≤"
         parts = []
         if self.stderr:
-            parts.append(f"|dev| ≤ {self.z:g}σ")
+            parts.append(f"|dev| {op} {self.z:g}σ")
         if self.rtol is not None or self.atol is not None:
             if self.rtol and not self.atol:
-                parts.append(f"rel ≤ {self.rtol:.2g}")
+                parts.append(f"rel {op} {self.rtol:.2g}")
             elif self.atol and not self.rtol:
-                parts.append(f"|dev| ≤ {self.atol:.2g}")
+                parts.append(f"|dev| {op} {self.atol:.2g}")
             else:
-                parts.append(f"|dev| ≤ {self.atol or 0:.2g} + {self.rtol or 0:.2g}·|pred|")
-        return " and ".join(parts)
+                parts.append(f"|dev| {op} {self.atol or 0:.2g} + {self.rtol or 0:.2g}·|pred|")
+        text = (" or " if self.refutes else " and ").join(parts)
+        return text + " (the prediction is rejected)" if self.refutes else text
 
     def __str__(self) -> str:
         mark = "✓" if self.passed else "✗"
@@ -235,3 +239,22 @@ def parse_claim_line(line: str) -> ClaimLine | None:
     """
     m = _CLAIM_LINE.match(line.rstrip("\r\n"))
     return None if m is None else ClaimLine(**m.groupdict())
+
+
+def refute(claim: str, measured, predicted, *, stderr=None, rtol=None, atol=None,
+           z: float = 4.0, ledger: list | None = None) -> None:
+    r"""Check that the data *reject* a (wrong) prediction: print one line, raise if they don't.
+
+    The mirror of :func:`check`, for showing that a tempting but wrong value --
+    a slide's constant, a naive reading -- is ruled out by the measurement: it
+    passes when the deviation exceeds the tolerance (:math:`|m-p| > z\,\mathrm{se}`,
+    or beyond ``atol + rtol |p|``), and raises :class:`ClaimFailed` when the
+    measurement is still compatible with the prediction. Parameters as in :func:`check`.
+    """
+    agree = evaluate(claim, measured, predicted, stderr=stderr, rtol=rtol, atol=atol, z=z)
+    result = replace(agree, passed=not agree.passed, refutes=True)
+    print(result)
+    if ledger is not None:
+        ledger.append(result)
+    if not result.passed:
+        raise ClaimFailed(str(result))
