@@ -214,3 +214,27 @@ def rmsprop_explorer(seed: int = 0, *, sigma_x=0.5, sigma_y=2.0, lr=0.02, rule="
                          readout_format=".3f"),
         rule=w.Dropdown(options=list(RULES), value=rule, description="rule"),
     )
+
+
+def _registered_draw(sigma_x=0.5, sigma_y=2.0, lr=0.02, rule="RMSProp", seed=0):
+    """One explorer update: simulate the stationary cloud and draw it (the caller renders)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4.8, 4.5), layout="none")
+    draw_cloud(fig.add_subplot(), stationary_cloud(sigma_x, sigma_y, lr, rule, rng=seed),
+               mathtext=False)
+    fig.subplots_adjust(left=0.16, right=0.97, bottom=0.12, top=0.92)
+    return fig
+
+
+#: The explorer, registered for ``make bench`` and the unit tests (see ``sgdsim.widgets``).
+EXPLORERS = {
+    "stationary_cloud": (
+        _registered_draw,
+        {"sigma_x": 0.5, "sigma_y": 2.0, "lr": 0.02, "rule": "RMSProp", "seed": 0},
+        [{"sigma_x": float(sx), "sigma_y": float(sy), "lr": float(lr), "rule": rule}
+         for (sx, sy, lr), rule in zip(
+             zip(np.linspace(0.5, 2.0, 20), np.linspace(2.0, 0.5, 20), np.linspace(0.01, 0.05, 20)),
+             list(RULES) * 7)],
+    ),
+}
