@@ -27,6 +27,19 @@ from .problems import (
     double_well,
 )
 from .stationary import gibbs_density, langevin_stationary_cov, sgd_stationary_cov, temperature
+from . import fokker_planck, sde
+from .fokker_planck import FokkerPlanck1D
+from .sde import (
+    block_noise_sums,
+    cumulants,
+    fit_temperature,
+    gibbs_mean_loss,
+    linear_noise_cov,
+    printed_update,
+    product_problem,
+    quadratic_moments,
+    sgd_stationary_density,
+)
 
 __version__ = "0.1.0"
 
@@ -39,4 +52,8 @@ __all__ = [
     "Estimate", "chain_mean", "batch_means", "autocorr_time", "weighted_fit", "loglog_slope",
     "temperature", "gibbs_density", "sgd_stationary_cov", "langevin_stationary_cov",
     "datasets", "estimators", "plotting", "schedules", "stationary",
+    # chapter 4 (Langevin dynamics)
+    "fokker_planck", "sde", "FokkerPlanck1D", "block_noise_sums", "cumulants",
+    "fit_temperature", "gibbs_mean_loss", "linear_noise_cov", "printed_update",
+    "product_problem", "quadratic_moments", "sgd_stationary_density",
 ]
