@@ -119,3 +119,17 @@ def test_bad_input(fp):
     with pytest.raises(ValueError, match="1-D"):
         FokkerPlanck1D.for_sgd(sgdsim.Quadratic(np.zeros((3, 2)), np.eye(2)), 0.1,
                                np.linspace(-1, 1, 11))
+
+
+def test_chi_square_of_exact_draws_and_of_wrong_draws(fp, rng):
+    pi = fp.stationary()
+    cdf = np.r_[0.0, np.cumsum(pi * fp.widths)]
+    chis = []
+    for _ in range(50):
+        x = np.interp(rng.random(3000), cdf, fp.edges)
+        chi2, dof = fp.chi_square(x, pi, 10)
+        chis.append(chi2 / dof)
+    assert np.mean(chis) == pytest.approx(1.0, abs=0.1)
+    wrong = np.interp(rng.random(3000), cdf, fp.edges) * 1.1
+    chi2, dof = fp.chi_square(wrong, pi, 10)
+    assert chi2 > dof + 6 * np.sqrt(2 * dof)

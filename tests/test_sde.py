@@ -218,3 +218,34 @@ def test_product_problem_factorizes(rng):
     np.testing.assert_allclose(prob.minimizer(), [px.minimizer()[0], 0.0])
     with pytest.raises(ValueError, match="1-D"):
         sde.product_problem(prob, py)
+
+
+def test_sgd_stationary_temperature_quadratic_closed_form_and_limit():
+    # quadratic: k Var = eta s2 / (2 - eta k) exactly; it tends to eta s2 / 2
+    k, s2 = 2.0, 25.0
+    p = sgdsim.NoisyPotential(lambda x: 0.5 * k * x[..., 0] ** 2, lambda x: k * x, s2,
+                              minimizer=[0.0])
+    for eta in (0.05, 0.01):
+        t = sde.sgd_stationary_temperature(p, eta, -4.0, 4.0)
+        assert t == pytest.approx(eta * s2 / (2 - eta * k), rel=1e-6)
+    with pytest.raises(ValueError, match="lo < hi"):
+        sde.sgd_stationary_temperature(p, 0.01, 1.0, -1.0)
+    with pytest.raises(ValueError, match="points"):
+        sde.sgd_stationary_temperature(p, 1e-6, -4.0, 4.0)
+
+
+def test_compare_ensembles_is_calibrated(rng):
+    z_mean, z_ratio = [], []
+    for _ in range(200):
+        a = rng.exponential(size=(400, 2))
+        b = rng.exponential(size=(300, 2))
+        gap = sde.compare_ensembles(a, b)
+        z_mean.append(gap.mean_diff[0].value / gap.mean_diff[0].stderr)
+        z_ratio.append((gap.spread_ratio.value - 1) / gap.spread_ratio.stderr)
+    assert np.std(z_mean) == pytest.approx(1.0, abs=0.15)
+    assert np.std(z_ratio) == pytest.approx(1.0, abs=0.2)
+    assert abs(np.mean(z_mean)) < 0.3
+    gap = sde.compare_ensembles(rng.normal(size=(5000, 1)) * 2, rng.normal(size=(5000, 1)))
+    assert abs(gap.spread_ratio.value - 4) < 4 * gap.spread_ratio.stderr
+    with pytest.raises(ValueError, match="same dim"):
+        sde.compare_ensembles(np.zeros((5, 2)), np.zeros((5, 3)))

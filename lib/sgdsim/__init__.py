@@ -31,6 +31,7 @@ from . import fokker_planck, sde
 from .fokker_planck import FokkerPlanck1D
 from .sde import (
     block_noise_sums,
+    compare_ensembles,
     cumulants,
     fit_temperature,
     gibbs_mean_loss,
@@ -39,6 +40,7 @@ from .sde import (
     product_problem,
     quadratic_moments,
     sgd_stationary_density,
+    sgd_stationary_temperature,
 )
 
 __version__ = "0.1.0"
@@ -53,7 +55,8 @@ __all__ = [
     "temperature", "gibbs_density", "sgd_stationary_cov", "langevin_stationary_cov",
     "datasets", "estimators", "plotting", "schedules", "stationary",
     # chapter 4 (Langevin dynamics)
-    "fokker_planck", "sde", "FokkerPlanck1D", "block_noise_sums", "cumulants",
+    "fokker_planck", "sde", "FokkerPlanck1D", "block_noise_sums", "compare_ensembles", "cumulants",
     "fit_temperature", "gibbs_mean_loss", "linear_noise_cov", "printed_update",
     "product_problem", "quadratic_moments", "sgd_stationary_density",
+    "sgd_stationary_temperature",
 ]

@@ -264,3 +264,33 @@ class FokkerPlanck1D:
         if m % c:
             raise ValueError(f"{m} cells cannot be grouped into bins of {c}")
         return (p * self.widths).reshape(p.shape[:-1] + (m // c, c)).sum(axis=-1)
+
+    def chi_square(self, samples, p, cells_per_bin: int, min_expected: float = 5.0):
+        r"""Pearson's :math:`\chi^2` of a sample's histogram against the density ``p``.
+
+        Bins are groups of ``cells_per_bin`` cells; bins expecting fewer than
+        ``min_expected`` draws are pooled into one bin (with the draws outside the
+        domain). Under the hypothesis that the draws are i.i.d. from ``p``,
+        :math:`\chi^2` has mean ``dof`` and standard deviation :math:`\sqrt{2\,\mathrm{dof}}`.
+
+        Returns
+        -------
+        (chi2, dof) : (float, int)
+        """
+        x = as_finite_array(samples, "samples", ndim=1)
+        probs = self.bin_masses(p, cells_per_bin)
+        probs = probs / probs.sum()
+        counts = np.histogram(x, bins=self.edges[::cells_per_bin])[0]
+        outside = x.size - counts.sum()
+        expected = x.size * probs
+        big = expected >= min_expected
+        obs = np.r_[counts[big], counts[~big].sum() + outside]
+        exp = np.r_[expected[big], expected[~big].sum()]
+        if exp[-1] < min_expected:  # the pooled bin is too small: fold it into the smallest
+            j = int(np.argmin(exp[:-1]))
+            obs[j] += obs[-1]
+            exp[j] += exp[-1]
+            obs, exp = obs[:-1], exp[:-1]
+        if exp.size < 2:
+            raise ValueError("too few populated bins for a chi-square test")
+        return float(np.sum((obs - exp) ** 2 / exp)), int(exp.size - 1)

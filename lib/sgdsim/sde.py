@@ -52,7 +52,10 @@ __all__ = [
     "gibbs_mean_loss",
     "fit_temperature",
     "sgd_stationary_density",
+    "sgd_stationary_temperature",
     "product_problem",
+    "EnsembleGap",
+    "compare_ensembles",
 ]
 
 
@@ -543,3 +546,87 @@ def product_problem(x_problem, y_problem):
     except NotImplementedError:
         star = None
     return NoisyPotential(loss, grad, [sx, sy], minimizer=star, hessian=hessian)
+
+
+def sgd_stationary_temperature(problem, lr, lo, hi, *, batch_size=1) -> float:
+    r"""The temperature that SGD's *exact* finite-rate stationary law has under :func:`fit_temperature`.
+
+    :func:`sgd_stationary_density` on a uniform grid over ``[lo, hi]`` (spacing at most a
+    quarter of the step noise :math:`\eta\sigma/\sqrt B`, at least 401 points), then the
+    moment-matched Gibbs temperature :math:`T_\eta` with
+    :math:`E_{T_\eta}[\mathcal L] = E_{\text{SGD},\eta}[\mathcal L]`. It is what an
+    infinitely long SGD run would report; :math:`T_\eta \to \eta\sigma^2/(2B)` as
+    :math:`\eta \to 0`, and the difference is SGD's finite-:math:`\eta` correction.
+
+    Parameters
+    ----------
+    problem : Problem
+        1-D with constant Gaussian noise.
+    lr : float > 0
+    lo, hi : float
+        An interval holding the mass of the stationary law.
+    batch_size : int
+
+    Returns
+    -------
+    float
+    """
+    eta = _one_rate(lr)
+    b = as_positive_int(batch_size, "batch_size")
+    lo, hi = float(lo), float(hi)
+    if not hi > lo:
+        raise ValueError(f"need lo < hi, got lo={lo:g}, hi={hi:g}")
+    if problem.dim != 1 or not getattr(problem, "noise_is_constant", False):
+        raise ValueError("sgd_stationary_temperature needs a 1-D problem with constant noise")
+    sd = eta * np.sqrt(float(np.atleast_2d(problem.noise_cov())[0, 0]) / b)
+    if not sd > 0:
+        raise ValueError("lr and the gradient noise must be > 0")
+    n = max(401, int(np.ceil(4 * (hi - lo) / sd)) + 1)
+    if n > 6000:
+        raise ValueError(f"the grid would need {n} points; narrow [lo, hi] or raise lr")
+    grid = np.linspace(lo, hi, n)
+    dens = sgd_stationary_density(problem, eta, grid, batch_size=b)
+    values = problem.loss(grid[:, None])
+    mean = float(np.trapezoid(dens * values, grid))
+    return fit_temperature(Estimate(mean, 1.0), values, grid).value
+
+
+# ------------------------------------------------------------ comparing two ensembles
+@dataclass(frozen=True)
+class EnsembleGap:
+    """Differences between two independent ensembles of chains, with standard errors."""
+
+    mean_diff: tuple  #: per coordinate, ``Estimate`` of mean(a) - mean(b)
+    spread_ratio: Estimate  #: tr Cov(a) / tr Cov(b)
+
+
+def compare_ensembles(a, b) -> EnsembleGap:
+    r"""Compare the mean and the spread of two independent samples of chains.
+
+    ``mean_diff[j]`` estimates :math:`E a_j - E b_j` with standard error
+    :math:`\sqrt{s_{a,j}^2/n_a + s_{b,j}^2/n_b}`; ``spread_ratio`` estimates
+    :math:`\operatorname{tr}\operatorname{Cov} a / \operatorname{tr}\operatorname{Cov} b`
+    with a delta-method standard error from the spread of :math:`\|a - \bar a\|^2`
+    (valid for any distribution with a fourth moment).
+
+    Parameters
+    ----------
+    a, b : array_like, shape (n_a, dim) and (n_b, dim)
+        Independent draws (e.g. the final states of independent chains).
+    """
+    a = as_finite_array(a, "a", ndim=2)
+    b = as_finite_array(b, "b", ndim=2)
+    if a.shape[1] != b.shape[1] or min(a.shape[0], b.shape[0]) < 2:
+        raise ValueError("a and b need the same dim and at least 2 draws each")
+    se = np.sqrt(a.var(0, ddof=1) / a.shape[0] + b.var(0, ddof=1) / b.shape[0])
+    diff = a.mean(0) - b.mean(0)
+    spreads = []
+    for x in (a, b):
+        r2 = np.sum((x - x.mean(0)) ** 2, axis=1) * x.shape[0] / (x.shape[0] - 1)
+        spreads.append((r2.mean(), r2.std(ddof=1) / np.sqrt(x.shape[0])))
+    (ta, sa), (tb, sb) = spreads
+    ratio = ta / tb
+    return EnsembleGap(
+        mean_diff=tuple(Estimate(float(d), float(s)) for d, s in zip(diff, se)),
+        spread_ratio=Estimate(float(ratio), float(ratio * np.hypot(sa / ta, sb / tb))),
+    )

@@ -172,7 +172,7 @@ def deterministic_ids(html: str, name: str) -> str:
 
 
 def fokker_planck_animation(fp, times, densities, samples, *, cells_per_bin, gibbs=None,
-                            name="fokker-planck", dpi=55, fps=6):
+                            name="fokker-planck", dpi=80, fps=5):
     r"""An HTML animation: the SGD histogram following the Fokker--Planck density.
 
     Parameters
@@ -210,7 +210,9 @@ def fokker_planck_animation(fp, times, densities, samples, *, cells_per_bin, gib
     gibbs = fp.stationary() if gibbs is None else np.asarray(gibbs, dtype=float)
     top = 1.1 * max(np.max(densities[1:]) if times.size > 1 else 0.0, gibbs.max())
 
-    fig, ax = plt.subplots(figsize=(6.0, 3.4), dpi=dpi)
+    # A fixed layout: constrained layout would be recomputed for every frame.
+    fig, ax = plt.subplots(figsize=(6.0, 3.4), dpi=dpi, layout="none")
+    fig.subplots_adjust(left=0.11, right=0.98, bottom=0.15, top=0.9)
     counts = np.histogram(samples[0], bins=edges)[0]
     width = np.diff(edges)
     bars = ax.bar(edges[:-1], counts / (counts.sum() * width), width=width, align="edge",
@@ -235,6 +237,8 @@ def fokker_planck_animation(fp, times, densities, samples, *, cells_per_bin, gib
         return (*bars, line, title)
 
     anim = FuncAnimation(fig, frame, frames=times.size, interval=1000 / fps, blit=False)
-    html = anim.to_jshtml(fps=fps, default_mode="once")
+    # The frames are saved at savefig.dpi (200 in the book style): pin it to ``dpi``.
+    with plt.rc_context({"savefig.dpi": dpi}):
+        html = anim.to_jshtml(fps=fps, default_mode="once")
     plt.close(fig)
     return deterministic_ids(html, name)
