@@ -72,7 +72,8 @@ def _range(problem, t, lo, hi, n=801):
     return g[keep][0], g[keep][-1]
 
 
-def draw_stationary(eta, sigma_x, sigma_y, *, seed=0, chains=400, steps=400, axes=None):
+def draw_stationary(eta, sigma_x, sigma_y, *, seed=0, chains=400, steps=400, axes=None,
+                    dpi=None):
     r"""SGD's histograms of :math:`x` and :math:`y` against the Gibbs densities.
 
     The chains start from the Gibbs density at :math:`(T_x, T_y)` and run
@@ -81,7 +82,11 @@ def draw_stationary(eta, sigma_x, sigma_y, *, seed=0, chains=400, steps=400, axe
     within a few local relaxation times. Each panel also shows SGD's *exact*
     finite-:math:`\eta` stationary density (:func:`sgdsim.sgd_stationary_density`)
     and the Gibbs density of the *other* coordinate's temperature -- what a
-    single Gibbs distribution of :math:`\mathcal L(x, y)` would need.
+    single Gibbs distribution of :math:`\mathcal L(x, y)` would need. (The exact law is
+    left out when resolving the step noise would need a grid of more than 2500 points.)
+    If SGD diverges, the panels say so instead.
+
+    ``dpi`` sets the figure resolution (the explorer uses 80 for faster redraws).
 
     Returns
     -------
@@ -100,7 +105,7 @@ def draw_stationary(eta, sigma_x, sigma_y, *, seed=0, chains=400, steps=400, axe
     x0 = _gibbs_samples(px, np.linspace(xlo, xhi, 2001), tx, chains, gen)
     y0 = _gibbs_samples(py, np.linspace(ylo, yhi, 2001), ty, chains, gen)
     if axes is None:  # a fixed layout: constrained layout would double the drawing time
-        fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.6), layout="none")
+        fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.6), layout="none", dpi=dpi)
         fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.91, wspace=0.25)
     else:
         fig = axes[0].figure
@@ -111,27 +116,31 @@ def draw_stationary(eta, sigma_x, sigma_y, *, seed=0, chains=400, steps=400, axe
             ax.text(0.5, 0.5, "SGD diverged:\nlower η or σ", ha="center", va="center",
                     transform=ax.transAxes, color=PALETTE["vermillion"])
         return fig
-    panels = ((axes[0], px, tx, ty, traj.phi[1:, :, 0], (xlo, xhi), "x", r"\sigma_x"),
-              (axes[1], py, ty, tx, traj.phi[1:, :, 1], (ylo, yhi), "y", r"\sigma_y"))
-    for ax, p1, t_own, t_other, samples, (lo, hi), name, sig in panels:
+    # Legend and title strings are fixed (matplotlib caches their parsed mathtext); the
+    # numbers go in plain-text boxes, so that a slider update does not re-parse any TeX.
+    panels = ((axes[0], px, tx, ty, traj.phi[1:, :, 0], (xlo, xhi), "x"),
+              (axes[1], py, ty, tx, traj.phi[1:, :, 1], (ylo, yhi), "y"))
+    for ax, p1, t_own, t_other, samples, (lo, hi), name in panels:
         grid = np.linspace(lo, hi, 400)
         dens, edges = np.histogram(samples.ravel(), bins=50, range=(lo, hi), density=True)
         ax.stairs(dens, edges, fill=True, color=PALETTE["skyblue"], alpha=0.6,
                   label="SGD histogram")
         ax.plot(grid, gibbs_density(p1.loss, grid, t_own), color=PALETTE["blue"],
-                label=rf"Gibbs at $T_{name} = \eta {sig}^2/2$ = {t_own:.3g}")
+                label=r"Gibbs at its own $T = \eta\sigma^2/2$")
         step = eta * np.sqrt(float(np.atleast_2d(p1.noise_cov())[0, 0]))
         fine = np.linspace(lo, hi, max(400, int(np.ceil(2.5 * (hi - lo) / step)) + 1))
         if fine.size <= 2500:
             ax.plot(fine, sgd_stationary_density(p1, eta, fine), color=PALETTE["black"],
-                    ls=":", label="SGD's exact law at this $\\eta$")
-        other = "y" if name == "x" else "x"
+                    ls=":", label=r"SGD's exact law at this $\eta$")
         ax.plot(grid, gibbs_density(p1.loss, grid, t_other), color=PALETTE["vermillion"],
-                ls="--", label=f"Gibbs at $T_{other}$ = {t_other:.3g}")
-        ax.legend(fontsize=8, loc="upper right")
+                ls="--", label="Gibbs at the other coordinate's T")
+        right = name == "x"  # keep clear of the legend (right panel) and the spike (left)
+        ax.text(0.98 if right else 0.02, 0.97, f"T = {t_own:.3g}\n(other: {t_other:.3g})",
+                transform=ax.transAxes, va="top", ha="right" if right else "left", fontsize=9)
         ax.set_xlabel(f"${name}$")
         ax.set_ylabel(f"density $p({name})$")
         ax.set_xlim(lo, hi)
+    axes[1].legend(fontsize=8, loc="upper right")  # the same four entries in both panels
     axes[0].set_title(r"$\mathcal{L}_x$: tilted double well")
     axes[1].set_title(r"$\mathcal{L}_y = y^2$ (quadratic)")
     return fig
@@ -147,7 +156,7 @@ def stationary_explorer(**defaults):
     v = dict(STATIONARY_DEFAULTS, **defaults)
 
     def draw(eta, sigma_x, sigma_y):
-        draw_stationary(eta, sigma_x, sigma_y)
+        draw_stationary(eta, sigma_x, sigma_y, dpi=80)  # fewer pixels: a faster redraw
         plt.show()
 
     return explorer(
