@@ -27,6 +27,21 @@ from .problems import (
     double_well,
 )
 from .stationary import gibbs_density, langevin_stationary_cov, sgd_stationary_cov, temperature
+from . import fokker_planck, sde
+from .fokker_planck import FokkerPlanck1D
+from .sde import (
+    block_noise_sums,
+    compare_ensembles,
+    cumulants,
+    fit_temperature,
+    gibbs_mean_loss,
+    linear_noise_cov,
+    printed_update,
+    product_problem,
+    quadratic_moments,
+    sgd_stationary_density,
+    sgd_stationary_temperature,
+)
 
 from . import ledger  # noqa: E402  (the claims ledger page)
 # Chapter 5 (RMSProp): per-parameter rates, exact preconditioned laws, temperatures.
@@ -70,4 +85,9 @@ __all__ += [
     "preconditioned_langevin_stationary_cov", "expected_excess_loss", "virial_matrix",
     "ratio_of_means", "rmsprop_temperature_factor", "rmsprop_temperature",
     "rmsprop_mean_square", "rate_sweep", "compare",
+    # chapter 4 (Langevin dynamics)
+    "fokker_planck", "sde", "FokkerPlanck1D", "block_noise_sums", "compare_ensembles", "cumulants",
+    "fit_temperature", "gibbs_mean_loss", "linear_noise_cov", "printed_update",
+    "product_problem", "quadratic_moments", "sgd_stationary_density",
+    "sgd_stationary_temperature",
 ]
