@@ -251,3 +251,16 @@ def fokker_planck_animation(fp, times, densities, samples, *, cells_per_bin, gib
         html = anim.to_jshtml(fps=fps, default_mode="once")
     plt.close(fig)
     return deterministic_ids(html, name)
+
+
+#: The explorer, registered for ``make bench`` and the unit tests (see ``sgdsim.widgets``):
+#: one update is :func:`draw_stationary` at the explorer's resolution.
+EXPLORERS = {
+    "stationary": (
+        lambda eta, sigma_x, sigma_y: draw_stationary(eta, sigma_x, sigma_y, dpi=80),
+        dict(STATIONARY_DEFAULTS),
+        [{"eta": float(e), "sigma_x": float(sx), "sigma_y": float(sy)}
+         for e, sx, sy in zip(np.geomspace(10**-2.7, 10**-1.3, 20), np.linspace(2.0, 20.0, 20),
+                              np.linspace(20.0, 2.0, 20))],
+    ),
+}
