@@ -34,3 +34,10 @@ def test_binder_badge_follows_repository_setting():
     url = nbtools.repository_url()
     org_repo = url.removeprefix("https://github.com/")
     assert f"mybinder.org/v2/gh/{org_repo}/main" in (ROOT / "README.md").read_text()
+
+
+def test_references_bib_parses_without_duplicates():
+    from pybtex.database import parse_file
+
+    entries = parse_file(str(ROOT / "references.bib")).entries  # raises on a syntax error
+    assert len(entries) >= 10
