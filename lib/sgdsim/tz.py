@@ -462,7 +462,7 @@ class Ladder:
 
 
 def stationary_ladder(problem, lrs, statistics, *, rng, chains, run_time, burn_in_time=None,
-                      records=None, batch_size=1) -> dict:
+                      records=None, batch_size=1, phi0=None) -> dict:
     r"""Stationary averages of several statistics at every rate of ``lrs``.
 
     Every rate gets its own independent chains (so the points of a ladder are
@@ -488,7 +488,8 @@ def stationary_ladder(problem, lrs, statistics, *, rng, chains, run_time, burn_i
     out = {name: ([], []) for name in statistics}
     for eta in lrs:
         delta = stationary_samples(problem, eta, rng=gen, chains=chains, run_time=run_time,
-                                   burn_in_time=burn_in_time, records=records, batch_size=b)
+                                   burn_in_time=burn_in_time, records=records, batch_size=b,
+                                   phi0=phi0)
         for name, f in statistics.items():
             est = chain_mean(f(delta, float(eta)))
             out[name][0].append(est.value)
@@ -498,13 +499,13 @@ def stationary_ladder(problem, lrs, statistics, *, rng, chains, run_time, burn_i
 
 
 def excess_loss_ladder(problem, lrs, *, rng, chains, run_time, burn_in_time=None,
-                       records=None, batch_size=1) -> Ladder:
+                       records=None, batch_size=1, phi0=None) -> Ladder:
     r"""Measure :math:`\mathcal L(\eta) - \mathcal L^*` at every rate of ``lrs`` (see :func:`stationary_ladder`)."""
     lmin = problem.minimum_loss()
     stats = {"excess": lambda d, eta: excess_loss(problem, d, loss_min=lmin)}
     return stationary_ladder(problem, lrs, stats, rng=rng, chains=chains, run_time=run_time,
                              burn_in_time=burn_in_time, records=records,
-                             batch_size=batch_size)["excess"]
+                             batch_size=batch_size, phi0=phi0)["excess"]
 
 
 # ---------------------------------------------------------------------------
