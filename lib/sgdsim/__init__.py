@@ -91,3 +91,9 @@ __all__ += [
     "product_problem", "quadratic_moments", "sgd_stationary_density",
     "sgd_stationary_temperature",
 ]
+
+# Chapter 3 (the TZ theorem): the second-order model, its exact SGD laws, the slope estimators.
+from . import tz  # noqa: E402
+from .tz import SecondOrderModel, example_hessians, headline_slope, second_order_model  # noqa: E402
+
+__all__ += ["tz", "SecondOrderModel", "example_hessians", "second_order_model", "headline_slope"]

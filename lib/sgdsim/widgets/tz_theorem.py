@@ -1,0 +1,159 @@
+r"""Chapter 3 (the TZ theorem): the stationary SGD cloud and the excess-loss line.
+
+One explorer, :func:`tz_explorer`, with sliders for the rate :math:`\eta` and the batch
+size :math:`B`. Its drawing function :func:`draw_tz` also makes the chapter's static
+figure of the default state. Left: the stationary cloud of SGD chains on a 2-D quadratic,
+over the loss contours. Right: the measured excess loss :math:`\mathcal L(\eta)-\mathcal L^*`
+(mean over the cloud's chains and time, with its standard error) on the TZ line
+:math:`\eta\,E_i\|g_i\|^2/(4B)` and the exact finite-rate law.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from .. import tz
+from ..estimators import chain_mean
+from ..plotting import PALETTE
+from ..problems import Quadratic
+from ..stationary import sgd_stationary_cov
+
+__all__ = ["cloud_problem", "simulate_cloud", "draw_tz", "tz_explorer", "DEFAULTS"]
+
+#: The explorer's default state (also the chapter's static figure).
+DEFAULTS = {"lr": 0.2, "batch_size": 1}
+#: Slider range of the rate: up to 90 % of the stability limit 2/lambda_max.
+LR_RANGE = (0.05, 1.0)
+BATCH_SIZES = (1, 2, 4, 8, 16)
+
+
+@lru_cache(maxsize=1)
+def cloud_problem() -> Quadratic:
+    r"""A 2-D quadratic finite sum: :math:`n = 60` examples sharing a tilted Hessian.
+
+    :math:`H` has eigenvalues of about 0.39 and 1.71 (stability limit
+    :math:`2/\lambda_{\max} \approx 1.17`); the example minimizers are spread along a
+    different direction than the loss's valley, so the cloud is *not* shaped like the
+    contours.
+    """
+    g = np.random.default_rng(2019)
+    centers = g.normal(size=(60, 2)) @ np.array([[0.9, 0.5], [0.0, 0.45]])
+    return Quadratic(centers, [[1.5, 0.5], [0.5, 0.6]])
+
+
+@lru_cache(maxsize=1)
+def _contour_grid(half_width=1.6, n=120):
+    p = cloud_problem()
+    c = p.minimizer()
+    xs = np.linspace(c[0] - half_width, c[0] + half_width, n)
+    ys = np.linspace(c[1] - half_width, c[1] + half_width, n)
+    xx, yy = np.meshgrid(xs, ys)
+    zz = p.loss(np.stack([xx, yy], axis=-1)) - p.minimum_loss()
+    return xx, yy, zz
+
+
+def simulate_cloud(lr, batch_size=1, *, rng, chains=250, records=10):
+    r"""Stationary SGD samples on :func:`cloud_problem` and the measured excess loss.
+
+    Chains start at :math:`\Phi^*` and burn in for 5 relaxation times of the slow
+    direction (the variance deficit is then :math:`e^{-10}`), then record ``records``
+    states over 2 more relaxation times.
+
+    Returns
+    -------
+    cloud : numpy.ndarray, shape (chains, 2)
+        The last recorded state of every chain, as :math:`\Phi` (not :math:`\Delta`).
+    excess : Estimate
+        :math:`\mathcal L(\eta) - \mathcal L^*`, chain means over all records.
+    """
+    p = cloud_problem()
+    lam_min = float(np.linalg.eigvalsh(p.H)[0])
+    delta = tz.stationary_samples(p, lr, rng=rng, chains=chains, run_time=2.0 / lam_min,
+                                  burn_in_time=5.0 / lam_min, records=records,
+                                  batch_size=batch_size)
+    excess = chain_mean(tz.excess_loss(p, delta))
+    return delta[-1] + p.minimizer(), excess
+
+
+@lru_cache(maxsize=None)
+def _theory(batch_size):
+    """Rates, TZ line and exact law (cached per batch size)."""
+    p = cloud_problem()
+    sigma = p.noise_cov()
+    lrs = np.linspace(0.005, LR_RANGE[1], 100)
+    line = lrs * np.trace(sigma) / (4.0 * batch_size)
+    exact = np.array([0.5 * np.trace(p.H @ sgd_stationary_cov(p.H, sigma, e, batch_size))
+                      for e in lrs])
+    return lrs, line, exact
+
+
+def draw_tz(lr=DEFAULTS["lr"], batch_size=DEFAULTS["batch_size"], *, rng=0, axes=None):
+    r"""Draw the cloud (left) and the point :math:`(\eta, \mathcal L(\eta)-\mathcal L^*)` (right).
+
+    Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    p = cloud_problem()
+    if axes is None:
+        # A fixed layout: constrained layout would cost most of the redraw time.
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4.3), layout="none")
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.92, wspace=0.22)
+    ax0, ax1 = axes
+    fig = ax0.figure
+    cloud, est = simulate_cloud(lr, batch_size, rng=rng)
+
+    xx, yy, zz = _contour_grid()
+    ax0.contour(xx, yy, zz, levels=[0.02, 0.05, 0.1, 0.2, 0.4, 0.8], colors="0.55",
+                linewidths=0.8)
+    ax0.scatter(cloud[:, 0], cloud[:, 1], s=6, color=PALETTE["blue"], alpha=0.55,
+                label=f"SGD chains (η = {lr:.2f}, B = {batch_size})")
+    c = p.minimizer()
+    ax0.plot(*c, marker="x", color="black", ms=9, mew=2, ls="none", label="Φ*")
+    ax0.set_xlim(xx[0, 0], xx[0, -1])
+    ax0.set_ylim(yy[0, 0], yy[-1, 0])
+    ax0.set_aspect("equal")
+    ax0.set_xlabel("parameter Φ₁")
+    ax0.set_ylabel("parameter Φ₂")
+    ax0.set_title("stationary cloud over the loss contours")
+    ax0.legend(loc="upper left", fontsize=9)
+
+    lrs, line, exact = _theory(batch_size)
+    _, line1, _ = _theory(1)
+    if batch_size != 1:
+        ax1.plot(lrs, line1, color="0.6", ls=":", lw=1.5, label="TZ line for B = 1")
+    ax1.plot(lrs, line, color=PALETTE["orange"], ls="--",
+             label=f"TZ line η·E‖gᵢ‖²/(4B), B = {batch_size}")
+    ax1.plot(lrs, exact, color=PALETTE["green"], ls="-", label="exact finite-η law")
+    ax1.errorbar([lr], [est.value], yerr=[2 * est.stderr], fmt="o", color=PALETTE["vermillion"],
+                 ms=7, capsize=3, label="measured (±2 s.e.)")
+    ax1.set_xlim(0, LR_RANGE[1])
+    # Show the bend without letting the divergence at 2/lambda_max squash the line.
+    ax1.set_ylim(0, 1.6 * float(line1[-1]))
+    ax1.set_xlabel("learning rate η")
+    ax1.set_ylabel("excess loss L(η) − L(Φ*)")
+    ax1.set_title("converged excess loss")
+    ax1.legend(loc="upper left", fontsize=9)
+    return fig
+
+
+def tz_explorer(*, rng=0):
+    """The interactive explorer: sliders for η and B redraw :func:`draw_tz`."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    from . import explorer
+
+    def draw(lr, batch_size):
+        draw_tz(lr, batch_size, rng=rng)
+        plt.show()
+
+    return explorer(
+        draw,
+        lr=w.FloatSlider(value=DEFAULTS["lr"], min=LR_RANGE[0], max=LR_RANGE[1], step=0.05,
+                         description="learning rate η", readout_format=".2f"),
+        batch_size=w.SelectionSlider(options=list(BATCH_SIZES), value=DEFAULTS["batch_size"],
+                                     description="batch size B"),
+    )
