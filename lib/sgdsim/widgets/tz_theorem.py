@@ -157,3 +157,14 @@ def tz_explorer(*, rng=0):
         batch_size=w.SelectionSlider(options=list(BATCH_SIZES), value=DEFAULTS["batch_size"],
                                      description="batch size B"),
     )
+
+
+#: The explorer, registered for ``make bench`` and the unit tests (see ``sgdsim.widgets``).
+EXPLORERS = {
+    "cloud": (
+        lambda lr, batch_size, seed: draw_tz(lr, batch_size, rng=seed),
+        dict(DEFAULTS, seed=0),
+        [{"lr": float(lr), "batch_size": b}
+         for lr, b in zip(np.linspace(*LR_RANGE, 20), list(BATCH_SIZES) * 4)],
+    ),
+}
