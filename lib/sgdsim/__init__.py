@@ -71,3 +71,7 @@ __all__ += [
     "ratio_of_means", "rmsprop_temperature_factor", "rmsprop_temperature",
     "rmsprop_mean_square", "rate_sweep", "compare",
 ]
+# Chapter 5 review: empirical orderings reported as observations (not asserted).
+from .adaptive import observe  # noqa: E402
+
+__all__ += ["observe"]
