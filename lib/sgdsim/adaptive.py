@@ -359,7 +359,7 @@ def rmsprop_temperature_factor(beta=0.9, *, rng, chains=4000, steps=None, sample
         Samples per chain after a burn-in of :math:`40/(1-\beta)` steps
         (default :math:`400/(1-\beta)`, at least 2000).
     sampler : callable, optional
-        ``sampler(rng, shape)`` returning zero-mean, unit-variance noise
+        ``sampler(rng, shape)`` returning unit-variance noise with a law symmetric about 0
         :math:`z` (default standard normal). :math:`c` depends on its law.
 
     Returns
