@@ -314,3 +314,47 @@ def test_comparison_lines_are_claim_lines_for_the_ledger(capsys):
     parsed = parse_claim_line(line)
     assert parsed is not None and parsed.passed and str(parsed) == line
     assert parsed.predicted == "lower" and parsed.measured.startswith("ratio 0.50")
+
+
+# ----------------------------------------------------------------------------- observe
+def test_observe_reports_without_asserting_and_is_not_a_claim_line(capsys):
+    from sgdsim.checks import parse_claim_line
+
+    a, b = sgdsim.Estimate(1.0, 0.1), sgdsim.Estimate(2.0, 0.1)
+    ledger = []
+    adaptive.observe("a vs b", a, b, ledger=ledger)
+    adaptive.observe("b vs a", b, a, ledger=ledger)
+    adaptive.observe("close", a, sgdsim.Estimate(1.2, 0.1), ledger=ledger)
+    lines = capsys.readouterr().out.splitlines()
+    assert [c.verdict for c in ledger] == ["lower", "higher", "unresolved"]
+    assert all(c.expected is None and c.passed for c in ledger)
+    assert lines[0].startswith("· a vs b: ratio 0.50") and lines[0].endswith("→ lower")
+    assert lines[2].endswith("→ not resolved at 4σ")
+    # never read as a verified claim by the ledger
+    assert all(parse_claim_line(line) is None and not line.startswith(("✓", "✗"))
+               for line in lines)
+    with pytest.raises(ValueError, match="standard errors are 0"):
+        adaptive.observe("exact", sgdsim.Estimate(1, 0), sgdsim.Estimate(2, 0))
+    with pytest.raises(ValueError, match="finite"):
+        adaptive.observe("nan", sgdsim.Estimate(np.nan, 1), b)
+
+
+def test_benchmark_orderings_cover_every_pair_and_grid_margins():
+    h = np.array([1.0, 10.0])
+    prob = quad_potential(np.diag(h), [1.0, 10.0])
+    methods = {"SGD": (None, adaptive.reference_rate(np.diag(h))),
+               "η/σ²": (sgdsim.Diagonal(1 / h), adaptive.reference_rate(np.diag(h), 1 / h)),
+               "RMSProp": (sgdsim.RMSProp(), adaptive.reference_rate(np.diag(h), 1 / np.sqrt(h)))}
+    mult = 2.0 ** -np.arange(1, 6)
+    b = adaptive.benchmark(prob, [1.0, 1.0], methods, steps=200, multipliers=mult,
+                           tune_chains=4, eval_chains=6, rng=5, record_every=10)
+    obs = b.orderings()
+    assert len(obs) == 6 and all(o.expected is None for o in obs)
+    assert obs[0].claim == "final loss, η/σ² vs SGD"
+    assert obs[2].claim == "final loss, RMSProp vs η/σ²"
+    assert obs[3].claim == "steps to level, η/σ² vs SGD"
+    assert obs[0].a == b["η/σ²"].final and obs[0].b == b["SGD"].final
+    margins = b.grid_margins()
+    for name, m in b.results.items():
+        i = list(m.tuning.rates).index(m.rate)
+        assert margins[name] == min(i, mult.size - 1 - i)

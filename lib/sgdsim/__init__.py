@@ -4,6 +4,12 @@ The shared engine of the course companion to TTIC 31230's lecture "Stochastic
 Gradient Descent: Gradient Flow and Langevin Dynamics". Parameters are arrays
 shaped ``(chains, dim)``; every random function takes ``rng=`` (a seeded
 ``numpy.random.Generator`` or an integer seed).
+
+Core modules: ``problems``, ``dynamics``, ``schedules``, ``preconditioners``,
+``stationary``, ``estimators``, ``checks``, ``plotting``, ``datasets``, ``widgets``.
+Chapter machinery: ``euler`` (ch. 1), ``convergence`` (ch. 2), ``tz`` (ch. 3),
+``sde`` and ``fokker_planck`` (ch. 4), ``adaptive`` (ch. 5); ``ledger`` reads the
+book's checked claims.
 """
 
 from . import datasets, estimators, plotting, schedules, stationary
@@ -27,6 +33,16 @@ from .problems import (
     double_well,
 )
 from .stationary import gibbs_density, langevin_stationary_cov, sgd_stationary_cov, temperature
+
+# Chapter 1 (gradient flow): gradient descent as Euler's method.
+from . import euler
+from .euler import compare_with_flow, euler_error_function, euler_global_errors
+
+# Chapter 3 (the TZ theorem): the second-order model, its exact SGD laws, the slope estimators.
+from . import tz
+from .tz import SecondOrderModel, example_hessians, headline_slope, second_order_model
+
+# Chapter 4 (Langevin dynamics): SDE tools and the Fokker-Planck solver.
 from . import fokker_planck, sde
 from .fokker_planck import FokkerPlanck1D
 from .sde import (
@@ -43,14 +59,14 @@ from .sde import (
     sgd_stationary_temperature,
 )
 
-from . import ledger  # noqa: E402  (the claims ledger page)
 # Chapter 5 (RMSProp): per-parameter rates, exact preconditioned laws, temperatures.
-from . import adaptive  # noqa: E402
-from .adaptive import (  # noqa: E402
+from . import adaptive
+from .adaptive import (
     ChainRates,
     Dense,
     compare,
     expected_excess_loss,
+    observe,
     preconditioned_langevin_stationary_cov,
     preconditioned_sgd_stationary_cov,
     rate_sweep,
@@ -61,39 +77,36 @@ from .adaptive import (  # noqa: E402
     virial_matrix,
 )
 
+# The claims ledger page.
+from . import ledger
+
 __version__ = "0.1.0"
 
 __all__ = [
+    # checks
     "check", "evaluate", "refute", "Claim", "ClaimFailed",
+    # problems and dynamics
     "Problem", "Quadratic", "LinearRegression", "LogisticRegression", "NoisyPotential",
     "double_well",
     "gradient_flow", "gradient_descent", "sgd", "langevin", "Trajectory", "DivergenceError",
     "Diagonal", "RMSProp",
+    # estimators and stationary laws
     "Estimate", "chain_mean", "batch_means", "autocorr_time", "weighted_fit", "loglog_slope",
     "temperature", "gibbs_density", "sgd_stationary_cov", "langevin_stationary_cov",
-    "datasets", "estimators", "plotting", "schedules", "stationary",
-    "ledger",
-]
-
-# Chapter 1 (gradient flow): gradient descent as Euler's method.
-from . import euler  # noqa: E402
-from .euler import compare_with_flow, euler_error_function, euler_global_errors  # noqa: E402
-
-__all__ += ["euler", "compare_with_flow", "euler_global_errors", "euler_error_function"]
-__all__ += [
-    "adaptive", "Dense", "ChainRates", "preconditioned_sgd_stationary_cov",
-    "preconditioned_langevin_stationary_cov", "expected_excess_loss", "virial_matrix",
-    "ratio_of_means", "rmsprop_temperature_factor", "rmsprop_temperature",
-    "rmsprop_mean_square", "rate_sweep", "compare",
-    # chapter 4 (Langevin dynamics)
+    # modules
+    "datasets", "estimators", "plotting", "schedules", "stationary", "ledger",
+    # chapter 1
+    "euler", "compare_with_flow", "euler_global_errors", "euler_error_function",
+    # chapter 3
+    "tz", "SecondOrderModel", "example_hessians", "second_order_model", "headline_slope",
+    # chapter 4
     "fokker_planck", "sde", "FokkerPlanck1D", "block_noise_sums", "compare_ensembles", "cumulants",
     "fit_temperature", "gibbs_mean_loss", "linear_noise_cov", "printed_update",
     "product_problem", "quadratic_moments", "sgd_stationary_density",
     "sgd_stationary_temperature",
+    # chapter 5
+    "adaptive", "Dense", "ChainRates", "preconditioned_sgd_stationary_cov",
+    "preconditioned_langevin_stationary_cov", "expected_excess_loss", "virial_matrix",
+    "ratio_of_means", "rmsprop_temperature_factor", "rmsprop_temperature",
+    "rmsprop_mean_square", "rate_sweep", "compare", "observe",
 ]
-
-# Chapter 3 (the TZ theorem): the second-order model, its exact SGD laws, the slope estimators.
-from . import tz  # noqa: E402
-from .tz import SecondOrderModel, example_hessians, headline_slope, second_order_model  # noqa: E402
-
-__all__ += ["tz", "SecondOrderModel", "example_hessians", "second_order_model", "headline_slope"]

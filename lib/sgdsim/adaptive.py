@@ -56,6 +56,7 @@ __all__ = [
     "benchmark",
     "Comparison",
     "compare",
+    "observe",
 ]
 
 
@@ -358,7 +359,7 @@ def rmsprop_temperature_factor(beta=0.9, *, rng, chains=4000, steps=None, sample
         Samples per chain after a burn-in of :math:`40/(1-\beta)` steps
         (default :math:`400/(1-\beta)`, at least 2000).
     sampler : callable, optional
-        ``sampler(rng, shape)`` returning zero-mean, unit-variance noise
+        ``sampler(rng, shape)`` returning unit-variance noise with a law symmetric about 0
         :math:`z` (default standard normal). :math:`c` depends on its law.
 
     Returns
@@ -584,6 +585,36 @@ class Benchmark:
     def __getitem__(self, name) -> MethodResult:
         return self.results[name]
 
+    def grid_margins(self) -> dict:
+        """Per method: grid steps between the chosen rate and the nearer end of its tuning grid.
+
+        0 means the tuning criterion was best at an end of the grid: the optimum is not
+        bracketed, and a wider grid might do better -- the comparison is then not valid.
+        """
+        out = {}
+        for name, m in self.results.items():
+            i = int(np.flatnonzero(m.tuning.rates == m.rate)[0])
+            out[name] = min(i, m.tuning.rates.size - 1 - i)
+        return out
+
+    def orderings(self, z: float = 4.0) -> list:
+        r"""Every pairwise ordering of the methods, for both metrics, as observations.
+
+        For each metric (final excess loss, steps to the level) and each pair of methods
+        ``(earlier, later)`` in the order of ``results``, a :class:`Comparison` of the later
+        method (``a``) against the earlier one (``b``) with no expectation
+        (see :func:`observe`): nothing is asserted. Reporting *all* pairs avoids choosing,
+        after the fact, which comparisons to show.
+        """
+        names = list(self.results)
+        out = []
+        for label, attr in (("final loss", "final"), ("steps to level", "steps_to_level")):
+            for j, later in enumerate(names):
+                for earlier in names[:j]:
+                    a, b = getattr(self[later], attr), getattr(self[earlier], attr)
+                    out.append(_comparison(f"{label}, {later} vs {earlier}", a, b, z, None))
+        return out
+
     def table(self) -> str:
         """A rounded plain-text table of the chosen rates and the evaluation metrics."""
         rows = [f"{'method':<10}{'chosen rate':>24}{'final excess loss':>26}"
@@ -665,7 +696,9 @@ class Comparison:
     b: Estimate
     z: float
     verdict: str
-    expected: str
+    #: The verdict stated in advance (:func:`compare`), or ``None`` for an observation
+    #: (:func:`observe`), which asserts nothing.
+    expected: str | None = None
 
     @property
     def difference(self) -> Estimate:
@@ -679,10 +712,18 @@ class Comparison:
 
     @property
     def passed(self) -> bool:
-        return self.verdict == self.expected
+        """Whether the verdict is the expected one (always ``True`` for an observation)."""
+        return self.expected is None or self.verdict == self.expected
 
     def __str__(self) -> str:
         d, r = self.difference, self.ratio
+        if self.expected is None:
+            # An observation: deliberately *not* a claim line (no ✓/✗), so the claims
+            # ledger does not count it as a verified prediction.
+            verdict = self.verdict if self.verdict != "unresolved" else (
+                f"not resolved at {self.z:g}σ")
+            return (f"· {self.claim}: ratio {format_value(r.value, r.stderr)}, "
+                    f"difference {d.value / d.stderr:+.1f}σ → {verdict}")
         mark = "✓" if self.passed else "✗"
         # The uniform claim-line format of :func:`sgdsim.check`, so that the claims
         # ledger reads comparisons too (sgdsim.checks.parse_claim_line).
@@ -690,6 +731,22 @@ class Comparison:
                 f"predicted {self.expected} | deviation {d.value / d.stderr:+.1f}σ → "
                 f"{self.verdict} | pass if the verdict is {self.expected} "
                 f"(resolved beyond {self.z:g}σ)")
+
+
+def _comparison(claim, a, b, z, expect) -> Comparison:
+    for name, e in (("a", a), ("b", b)):
+        if not (np.isfinite(e.value) and np.isfinite(e.stderr) and e.stderr >= 0):
+            raise ValueError(f"compare({claim!r}): {name} must be a finite Estimate")
+    if not (np.isfinite(z) and z > 0):
+        raise ValueError(f"z must be > 0, got {z!r}")
+    se = float(np.hypot(a.stderr, b.stderr))
+    if se == 0:
+        raise ValueError(f"compare({claim!r}): both standard errors are 0")
+    d = a.value - b.value
+    verdict = "lower" if d < -z * se else "higher" if d > z * se else "unresolved"
+    return Comparison(claim=claim, a=Estimate(float(a.value), float(a.stderr)),
+                      b=Estimate(float(b.value), float(b.stderr)), z=float(z),
+                      verdict=verdict, expected=expect)
 
 
 def compare(claim, a, b, *, expect, z=4.0, ledger=None) -> None:
@@ -702,6 +759,12 @@ def compare(claim, a, b, *, expect, z=4.0, ledger=None) -> None:
     verdict is not ``expect`` -- the counterpart of :func:`sgdsim.check` for
     measurements without a theoretical prediction.
 
+    Use it only for an ordering that was *predicted before the data were seen* (by an
+    argument stated in the text); an ordering read off the results is an observation:
+    report it with :func:`observe`. ``expect="unresolved"`` is a statement about the
+    sample size, not about the methods (more chains resolve any real difference), so
+    it is rarely a claim worth asserting.
+
     Parameters
     ----------
     claim : str
@@ -713,21 +776,33 @@ def compare(claim, a, b, *, expect, z=4.0, ledger=None) -> None:
     """
     if expect not in ("lower", "higher", "unresolved"):
         raise ValueError(f"expect must be 'lower', 'higher' or 'unresolved', got {expect!r}")
-    for name, e in (("a", a), ("b", b)):
-        if not (np.isfinite(e.value) and np.isfinite(e.stderr) and e.stderr >= 0):
-            raise ValueError(f"compare({claim!r}): {name} must be a finite Estimate")
-    if not (np.isfinite(z) and z > 0):
-        raise ValueError(f"z must be > 0, got {z!r}")
-    se = float(np.hypot(a.stderr, b.stderr))
-    if se == 0:
-        raise ValueError(f"compare({claim!r}): both standard errors are 0")
-    d = a.value - b.value
-    verdict = "lower" if d < -z * se else "higher" if d > z * se else "unresolved"
-    result = Comparison(claim=claim, a=Estimate(float(a.value), float(a.stderr)),
-                        b=Estimate(float(b.value), float(b.stderr)), z=float(z),
-                        verdict=verdict, expected=expect)
+    result = _comparison(claim, a, b, z, expect)
     print(result)
     if ledger is not None:
         ledger.append(result)
     if not result.passed:
         raise ClaimFailed(str(result))
+
+
+def observe(claim, a, b, *, z=4.0, ledger=None) -> None:
+    r"""Report how two independent estimates are ordered, asserting nothing.
+
+    The verdict is computed as in :func:`compare` (``"lower"``, ``"higher"`` or
+    ``"unresolved"`` at :math:`z` standard errors of the difference) and printed on one
+    line that starts with ``·`` -- not a claim line, so the claims ledger does not count
+    it. For empirical results that no theory predicts (which tuned optimizer is better
+    on a given problem): they are measurements to report, not predictions to check.
+
+    Parameters
+    ----------
+    claim : str
+        What is compared (``a`` against ``b``).
+    a, b : Estimate
+    z : float
+    ledger : list, optional
+        The :class:`Comparison` (with ``expected=None``) is appended to it.
+    """
+    result = _comparison(claim, a, b, z, None)
+    print(result)
+    if ledger is not None:
+        ledger.append(result)
