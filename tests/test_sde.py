@@ -189,6 +189,27 @@ def test_sgd_stationary_density_is_the_exact_quadratic_law():
     assert np.max(np.abs(sde.sgd_stationary_density(dw, 0.002, g) - gibbs)) < 0.03 * gibbs.max()
 
 
+def test_sgd_stationary_density_cold_double_well_puts_the_mass_in_the_deep_well():
+    # At T = 0.01 the wells are decoupled to round-off (barrier ~ 70 T): the invariant vector
+    # is then fixed where the mass is. (An earlier solver, which replaced the balance equation
+    # at the grid's right end by the normalization, put all the mass in the shallow well.)
+    eta, s2 = 0.0025, 8.0  # T = eta s2 / 2 = 0.01, step noise eta sigma = 0.0071
+    dw = sgdsim.double_well(tilt=0.3, noise_var=s2)
+    g = np.linspace(-2.0, 2.0, 1601)
+    dens = sde.sgd_stationary_density(dw, eta, g)
+    gibbs = sgdsim.gibbs_density(dw.loss, g, 0.5 * eta * s2)
+    assert g[np.argmax(dens)] < 0  # the deep well is on the left
+    assert np.max(np.abs(dens - gibbs)) < 0.02 * gibbs.max()  # up to the O(eta) correction
+    assert np.trapezoid(dens[g < 0], g[g < 0]) > 0.999
+
+
+def test_sgd_stationary_density_refuses_a_grid_that_cannot_hold_the_chain():
+    # eta L'(x) at the ends of the grid throws the chain far outside it
+    dw = sgdsim.double_well(noise_var=1.0)
+    with pytest.raises(ValueError, match="outside the grid"):
+        sde.sgd_stationary_density(dw, 0.2, np.linspace(-3.0, 3.0, 601))
+
+
 def test_sgd_stationary_density_bad_input(quad2d):
     dw = sgdsim.double_well(noise_var=1.0)
     with pytest.raises(ValueError, match="1-D"):

@@ -442,6 +442,70 @@ def fit_temperature(loss_samples, loss, grid) -> Estimate:
 
 
 # --------------------------------------------------------- exact finite-rate stationary law
+#: Kernel weights below e^-40 (relative size < 1e-17) are dropped: they only add
+#: subnormal numbers, which make a dense solve very slow, and they make the matrix banded.
+_KERNEL_Z2_CUT = 80.0
+
+
+def _kernel_null_vector(grid, mean, sd, loss_values):
+    r"""Invariant vector of the row-stochastic Gaussian kernel ``K[i, j] ~ exp(-(x_j - m_i)^2 / 2 sd^2)``.
+
+    Each row keeps the grid points within :math:`\sqrt{80}` standard deviations of its
+    mean, so ``K`` is banded (the band is the step noise plus the largest drift
+    :math:`\eta|\mathcal L'|` on the grid). The stationary equation
+    :math:`(K^\top - I)\pi = 0` has one redundant row (its rows sum to zero); it is
+    replaced by :math:`\pi_p = 1` at the grid point ``p`` of least loss, where
+    :math:`\pi` is largest, and the banded system is solved by LU (a dense solve when
+    the band is wide). The result is unnormalized.
+    """
+    from scipy.linalg import solve_banded
+
+    m = grid.size
+    dx = (grid[-1] - grid[0]) / (m - 1)
+    half = int(np.ceil(np.sqrt(_KERNEL_Z2_CUT) * sd / dx)) + 1
+    centre = np.rint((mean - grid[0]) / dx).astype(int)  # nearest grid index of each mean
+    p = int(np.argmin(loss_values))
+    rhs = np.zeros(m)
+    rhs[p] = 1.0
+    band = half + int(np.max(np.abs(centre - np.arange(m))))
+    if 2 * band + 1 > m // 4:  # a wide band: solve densely
+        z2 = ((grid[None, :] - mean[:, None]) / sd) ** 2
+        k = np.where(z2 < _KERNEL_Z2_CUT, np.exp(-0.5 * np.minimum(z2, _KERNEL_Z2_CUT)), 0.0)
+        _check_rows(k.sum(axis=1), grid, mean)
+        a = (k / k.sum(axis=1, keepdims=True)).T
+        a[np.arange(m), np.arange(m)] -= 1.0
+        a[p] = 0.0
+        a[p, p] = 1.0
+        return np.linalg.solve(a, rhs)
+    cols = centre[:, None] + np.arange(-half, half + 1)[None, :]  # (m, 2 half + 1)
+    inside = (cols >= 0) & (cols < m)
+    z2 = ((grid[np.clip(cols, 0, m - 1)] - mean[:, None]) / sd) ** 2
+    keep = inside & (z2 < _KERNEL_Z2_CUT)
+    w = np.where(keep, np.exp(-0.5 * np.minimum(z2, _KERNEL_Z2_CUT)), 0.0)
+    _check_rows(w.sum(axis=1), grid, mean)
+    w /= w.sum(axis=1, keepdims=True)  # k[i, j]: step i -> j, conditioned on staying on the grid
+    rows = np.broadcast_to(np.arange(m)[:, None], cols.shape)
+    src, dst, val = rows[keep], cols[keep], w[keep]  # A = K^T - I has A[dst, src] = val
+    lower = max(1, int(np.max(dst - src)))  # A[r, s] != 0 only for -upper <= r - s <= lower
+    upper = max(1, int(np.max(src - dst)))
+    ab = np.zeros((lower + upper + 1, m))  # banded storage: ab[upper + r - s, s] = A[r, s]
+    ab[upper + dst - src, src] = val
+    ab[upper] -= 1.0
+    s_lo, s_hi = max(0, p - lower), min(m, p + upper + 1)  # row p of A becomes pi_p = 1
+    ab[upper + p - np.arange(s_lo, s_hi), np.arange(s_lo, s_hi)] = 0.0
+    ab[upper, p] = 1.0
+    return solve_banded((lower, upper), ab, rhs)
+
+
+def _check_rows(total, grid, mean):
+    if np.any(total == 0):
+        i = int(np.argmin(total))
+        raise ValueError(
+            f"one SGD step from x = {grid[i]:.4g} lands far outside the grid (mean "
+            f"{mean[i]:.4g}): the grid must hold the chain; widen it or lower lr"
+        )
+
+
 def sgd_stationary_density(problem, lr, grid, *, batch_size=1) -> np.ndarray:
     r"""Exact stationary density of 1-D SGD with Gaussian gradient noise at rate :math:`\eta`.
 
@@ -450,7 +514,10 @@ def sgd_stationary_density(problem, lr, grid, *, batch_size=1) -> np.ndarray:
     :math:`x` to :math:`y \sim \mathcal N(x - \eta\mathcal L'(x),\ \eta^2\sigma^2/B)`.
     The stationary density solves :math:`p(y) = \int K(x \to y)\,p(x)\,dx`;
     discretized on the grid (Nyström with trapezoidal weights, rows
-    renormalized on the grid), it is the left null vector of :math:`K - I`.
+    renormalized on the grid), it is the left null vector of :math:`K - I`, found
+    by a banded solve with the balance equation at the point of least loss replaced
+    by :math:`\pi = 1` there (well conditioned even when the wells are decoupled
+    to round-off at low temperature).
     No SDE approximation is made: this is SGD's own law at finite :math:`\eta`,
     which tends to the Gibbs density at :math:`T = \eta\sigma^2/(2B)` as
     :math:`\eta \to 0`. Resolve the step noise: the grid spacing should be
@@ -489,17 +556,7 @@ def sgd_stationary_density(problem, lr, grid, *, batch_size=1) -> np.ndarray:
             f"{sd:.3g}: use a spacing below half of it"
         )
     mean = grid - eta * problem.grad(grid[:, None])[:, 0]
-    z2 = ((grid[None, :] - mean[:, None]) / sd) ** 2
-    # k[i, j]: i -> j; weights below e^-40 are dropped (relative size < 1e-17): keeping
-    # them would only add subnormal numbers, which make the dense solve very slow.
-    k = np.where(z2 < 80.0, np.exp(-0.5 * np.minimum(z2, 80.0)), 0.0)
-    k /= k.sum(axis=1, keepdims=True)
-    m = grid.size
-    a = k.T - np.eye(m)
-    a[-1] = 1.0  # replace one (redundant) balance equation by normalization
-    rhs = np.zeros(m)
-    rhs[-1] = 1.0
-    pi = np.linalg.solve(a, rhs)
+    pi = _kernel_null_vector(grid, mean, sd, problem.loss(grid[:, None]))
     pi = np.clip(pi, 0.0, None)
     return pi / np.trapezoid(pi, grid)
 
