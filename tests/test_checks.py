@@ -69,3 +69,39 @@ def test_failed_claim_is_still_recorded_in_the_ledger():
         sgdsim.check("x", 2.0, 1.0, atol=0.5, ledger=ledger)
     assert len(ledger) == 1 and not ledger[0].passed
     assert ledger[0].to_dict()["rel_error"] == pytest.approx(1.0)
+
+
+# -- one-sided claims (check_positive) -------------------------------------------
+
+def test_check_positive_passes_and_prints(capsys):
+    ledger = []
+    sgdsim.check_positive("drop", sgdsim.Estimate(0.05, 0.004), ledger=ledger)
+    out = capsys.readouterr().out.strip()
+    assert out == ("✓ drop: measured 0.0500 ± 0.0040 | predicted > 0 | +12.5σ from 0 | "
+                   "pass if measured > 4σ")
+    (c,) = ledger
+    assert c.passed and isinstance(c, sgdsim.OneSidedClaim) and c.sigmas == pytest.approx(12.5)
+
+
+def test_check_positive_fails_below_z_sigma_and_on_negative():
+    ledger = []
+    with pytest.raises(sgdsim.ClaimFailed, match="✗ small"):
+        sgdsim.check_positive("small", 0.03, stderr=0.01, ledger=ledger)  # 3 sigma < 4
+    with pytest.raises(sgdsim.ClaimFailed):
+        sgdsim.check_positive("negative", -1.0, stderr=0.01)
+    assert not ledger[0].passed
+    sgdsim.check_positive("z=2", 0.03, stderr=0.01, z=2)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        ((1.0,), dict(), "standard error"),
+        ((1.0,), dict(stderr=0.0), "finite and > 0"),
+        ((np.nan,), dict(stderr=1.0), "finite"),
+        ((1.0,), dict(stderr=1.0, z=-1), "z must be"),
+    ],
+)
+def test_check_positive_bad_input(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sgdsim.check_positive("c", *args, **kwargs)

@@ -28,6 +28,19 @@ from .problems import (
 )
 from .stationary import gibbs_density, langevin_stationary_cov, sgd_stationary_cov, temperature
 
+# Chapter 2 (SGD convergence)
+from . import convergence
+from .checks import OneSidedClaim, check_positive
+from .convergence import (
+    DropRun,
+    block_update_law,
+    block_updates,
+    converged_loss,
+    stationary_excess_loss,
+    sup_distance,
+    train_with_drops,
+)
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -39,4 +52,7 @@ __all__ = [
     "Estimate", "chain_mean", "batch_means", "autocorr_time", "weighted_fit", "loglog_slope",
     "temperature", "gibbs_density", "sgd_stationary_cov", "langevin_stationary_cov",
     "datasets", "estimators", "plotting", "schedules", "stationary",
+    # Chapter 2 (SGD convergence)
+    "convergence", "check_positive", "OneSidedClaim", "sup_distance", "block_updates",
+    "block_update_law", "stationary_excess_loss", "converged_loss", "train_with_drops", "DropRun",
 ]
