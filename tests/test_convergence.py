@@ -214,6 +214,20 @@ def test_drop_run_plateaus_average_each_phase_tail(logistic_pair):
                                  schedule=run.schedule)
     with pytest.raises(ValueError, match="save point"):
         sparse.plateaus(fraction=0.25)
+    np.testing.assert_allclose(run.window(1.0, 2.0), p[0])
+    with pytest.raises(ValueError, match="save point"):
+        run.window(1.01, 1.02)
+    with pytest.raises(ValueError, match="which"):
+        run.window(0, 1, which="test")
+
+
+def test_train_with_drops_constant_rate_has_one_phase(logistic_pair):
+    train, val = logistic_pair
+    run = convergence.train_with_drops(train, val, np.zeros(3), 0.5, 10, (), 2,
+                                       batch_size=4, chains=2, rng=0)
+    assert run.milestones == () and run.schedule.milestones == ()
+    np.testing.assert_allclose(run.lr, 0.5)
+    assert run.plateaus().shape == (1, 2)
 
 
 def test_drops_lower_the_training_plateau(logistic_pair):

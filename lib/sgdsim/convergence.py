@@ -282,36 +282,47 @@ class DropRun:
     epochs: float
     schedule: step_drops
 
+    def _values(self, which):
+        if which not in ("train", "val"):
+            raise ValueError(f"which must be 'train' or 'val', got {which!r}")
+        return self.train_loss if which == "train" else self.val_loss
+
+    def window(self, start: float, stop: float, which: str = "train") -> np.ndarray:
+        """Mean loss of each chain over the save points at epochs in ``(start, stop]``.
+
+        Returns
+        -------
+        numpy.ndarray, shape (chains,)
+        """
+        values = self._values(which)
+        tol = 1e-9 * max(1.0, self.epochs)
+        sel = (self.epoch > float(start) + tol) & (self.epoch <= float(stop) + tol)
+        if not sel.any():
+            raise ValueError(
+                f"no save point at epochs in ({start:g}, {stop:g}]; record more often "
+                "(records_per_epoch) or widen the window"
+            )
+        return values[sel].mean(axis=0)
+
     def plateaus(self, which: str = "train", fraction: float = 0.25) -> np.ndarray:
         r"""Mean loss of each chain over the last ``fraction`` of every phase.
 
         A phase is a stretch of constant rate: :math:`[0, m_1), [m_1, m_2), \ldots,
         [m_K, \text{epochs}]`. The plateau of phase :math:`p` for chain :math:`c` is
         the mean of the recorded loss at epochs in
-        :math:`(e_{p+1} - f\,(e_{p+1}-e_p),\ e_{p+1}]`.
+        :math:`(e_{p+1} - f\,(e_{p+1}-e_p),\ e_{p+1}]` (see :meth:`window`).
 
         Returns
         -------
         numpy.ndarray, shape (phases, chains)
         """
-        if which not in ("train", "val"):
-            raise ValueError(f"which must be 'train' or 'val', got {which!r}")
+        self._values(which)
         f = float(fraction)
         if not 0 < f <= 1:
             raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
-        values = self.train_loss if which == "train" else self.val_loss
         edges = (0.0,) + tuple(self.milestones) + (float(self.epochs),)
-        out = []
-        tol = 1e-9 * max(1.0, self.epochs)
-        for lo, hi in zip(edges[:-1], edges[1:]):
-            sel = (self.epoch > hi - f * (hi - lo) + tol) & (self.epoch <= hi + tol)
-            if not sel.any():
-                raise ValueError(
-                    f"no save point in the last {f:g} of the phase [{lo:g}, {hi:g}] epochs; "
-                    "record more often (records_per_epoch) or raise fraction"
-                )
-            out.append(values[sel].mean(axis=0))
-        return np.array(out)
+        return np.array([self.window(hi - f * (hi - lo), hi, which)
+                         for lo, hi in zip(edges[:-1], edges[1:])])
 
 
 def train_with_drops(train, validation, phi0, lr, factor, milestones, epochs, *,

@@ -160,7 +160,7 @@ def plot_drop_run(ax, run, *, color, label, show_milestones=True):
 
 
 def draw_drops(train, validation, phi0, lr=2.0, factor=10.0, first=10, second=20, *,
-               epochs=30, batch_size=8, chains=4, rng, ylim=(0.06, 0.3)):
+               epochs=30, batch_size=8, chains=4, rng, ylim=(0.1, 0.35)):
     """Train with a rate divided by ``factor`` at epochs ``first`` and ``second``; draw it.
 
     Top: mean training loss (thin) and validation loss (thick) over ``chains``
