@@ -14,6 +14,7 @@ explorers' default values, so the website shows what the widget shows first.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import NullLocator
 
 from .. import convergence
 from ..dynamics import gradient_flow, sgd
@@ -75,7 +76,10 @@ def draw_sgd_vs_flow(problem, phi0, lr, batch_size=1, *, t_end=16.0, chains=200,
     star = problem.minimizer()
     l_star = problem.minimum_loss()
 
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10.5, 4.4))
+    # Fixed margins instead of the book's constrained layout: the layout solver would
+    # otherwise take most of a slider update's time.
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10.5, 4.4), layout="none")
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.17, top=0.92, wspace=0.28)
     loss_contours(ax, problem, xlim, ylim, levels=np.linspace(0, 12, 13) + l_star, n=n_grid)
     cloud = traj.final
     ax.scatter(cloud[:, 0], cloud[:, 1], s=5, color="0.45", alpha=0.6, lw=0,
@@ -113,6 +117,7 @@ def draw_sgd_vs_flow(problem, phi0, lr, batch_size=1, *, t_end=16.0, chains=200,
         bx.axhline(exact_level, color=PALETTE["orange"], ls="--", lw=2,
                    label=r"exact $\mathcal{L}(\eta)-\mathcal{L}(\Phi^*)$")
     bx.set_yscale("log")
+    bx.yaxis.set_minor_locator(NullLocator())  # fewer tick labels to lay out: faster redraws
     floor = max(float(np.min(excess[excess > 0])), 1e-6) if np.any(excess > 0) else 1e-6
     bx.set_ylim(max(floor, 1e-5), None)
     bx.set(xlabel=r"time $t = \sum_k \eta_k$", ylabel=r"$\mathcal{L}(\Phi) - \mathcal{L}(\Phi^*)$",
@@ -140,9 +145,9 @@ def sgd_explorer(problem, phi0, *, seed=0, t_end=16.0, chains=200, lr=0.1, batch
 
     return explorer(
         draw,
-        lr=w.FloatLogSlider(value=lr, base=10, min=np.log10(0.02), max=np.log10(lr_max),
+        lr=w.FloatLogSlider(value=lr, base=10, min=np.log10(0.05), max=np.log10(lr_max),
                             step=0.05, description="rate η", readout_format=".3f"),
-        batch_size=w.SelectionSlider(options=[1, 2, 4, 8, 16, 32, 64], value=batch_size,
+        batch_size=w.SelectionSlider(options=[1, 2, 4, 8, 16, 32], value=batch_size,
                                      description="batch size B"),
     )
 
@@ -176,8 +181,9 @@ def draw_drops(train, validation, phi0, lr=2.0, factor=10.0, first=10, second=20
     ms = sorted(m for m in {float(first), float(second)} if 0 < m < epochs)
     run = convergence.train_with_drops(train, validation, phi0, lr, factor, ms, epochs,
                                        batch_size=batch_size, chains=chains, rng=rng)
-    fig, (ax, bx) = plt.subplots(2, 1, figsize=(7.5, 5.2), sharex=True,
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(7.5, 5.2), sharex=True, layout="none",
                                  gridspec_kw=dict(height_ratios=(3, 1)))
+    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.11, top=0.93, hspace=0.08)
     plot_drop_run(ax, run, color=PALETTE["blue"], label=f"÷{factor:g}")
     ax.set_ylim(*ylim)
     ax.set_xlabel("")
