@@ -63,3 +63,10 @@ def test_explorers_build_and_redraw(quad2d, pair):
     ex.children[1].value = 2
     assert ex.children[1].value == 2
     plt.close("all")
+
+
+def test_ellipse_is_k_sigma_contour():
+    cov = np.array([[4.0, 1.0], [1.0, 2.0]])
+    pts = w2.ellipse(cov, np.array([1.0, -1.0]), k=2.0, n=50)
+    d = pts - [1.0, -1.0]
+    np.testing.assert_allclose(np.einsum("ni,ij,nj->n", d, np.linalg.inv(cov), d), 4.0)

@@ -24,6 +24,7 @@ from ..stationary import sgd_stationary_cov
 from . import explorer
 
 __all__ = [
+    "ellipse",
     "draw_sgd_vs_flow",
     "sgd_explorer",
     "plot_drop_run",
@@ -39,8 +40,8 @@ _PATH_STYLES = (
 )
 
 
-def _ellipse(cov, center, k=2.0, n=100):
-    """Points on the k-sigma ellipse of a 2-D Gaussian."""
+def ellipse(cov, center, k=2.0, n=100):
+    """Points (n, 2) on the k-sigma ellipse of a 2-D Gaussian with covariance ``cov``."""
     w, v = np.linalg.eigh(cov)
     a = np.linspace(0, 2 * np.pi, n)
     circle = np.stack([np.cos(a), np.sin(a)], axis=-1)
@@ -92,7 +93,7 @@ def draw_sgd_vs_flow(problem, phi0, lr, batch_size=1, *, t_end=16.0, chains=200,
     exact_level = None
     if isinstance(problem, Quadratic) and lr < problem.max_stable_lr():
         cov = sgd_stationary_cov(problem.H, problem.noise_cov(), lr, batch_size)
-        e = _ellipse(cov, star)
+        e = ellipse(cov, star)
         ax.plot(e[:, 0], e[:, 1], color=PALETTE["orange"], lw=2.0, ls="--",
                 label="exact stationary 2σ ellipse")
         exact_level = 0.5 * np.trace(problem.H @ cov)
