@@ -134,3 +134,46 @@ def test_refute_passes_only_when_the_prediction_is_rejected(capsys):
     with pytest.raises(sgdsim.ClaimFailed):
         sgdsim.refute("within rtol", 1.001, 1.0, rtol=0.01)
     sgdsim.refute("beyond rtol", 1.1, 1.0, rtol=0.01)
+
+# -- one-sided claims (check_positive) -------------------------------------------
+
+def test_check_positive_passes_and_prints(capsys):
+    ledger = []
+    sgdsim.check_positive("drop", sgdsim.Estimate(0.05, 0.004), ledger=ledger)
+    out = capsys.readouterr().out.strip()
+    assert out == ("✓ drop: measured 0.0500 ± 0.0040 | predicted > 0 | deviation +12.5σ from 0 | "
+                   "pass if measured > 4σ")
+    (c,) = ledger
+    assert c.passed and isinstance(c, sgdsim.OneSidedClaim) and c.sigmas == pytest.approx(12.5)
+
+
+def test_check_positive_fails_below_z_sigma_and_on_negative():
+    ledger = []
+    with pytest.raises(sgdsim.ClaimFailed, match="✗ small"):
+        sgdsim.check_positive("small", 0.03, stderr=0.01, ledger=ledger)  # 3 sigma < 4
+    with pytest.raises(sgdsim.ClaimFailed):
+        sgdsim.check_positive("negative", -1.0, stderr=0.01)
+    assert not ledger[0].passed
+    sgdsim.check_positive("z=2", 0.03, stderr=0.01, z=2)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        ((1.0,), dict(), "standard error"),
+        ((1.0,), dict(stderr=0.0), "finite and > 0"),
+        ((np.nan,), dict(stderr=1.0), "finite"),
+        ((1.0,), dict(stderr=1.0, z=-1), "z must be"),
+    ],
+)
+def test_check_positive_bad_input(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sgdsim.check_positive("c", *args, **kwargs)
+
+
+def test_one_sided_claim_lines_parse_for_the_ledger(capsys):
+    from sgdsim.checks import check_positive, parse_claim_line
+
+    check_positive("drop", 0.05, stderr=0.004)
+    line = capsys.readouterr().out.strip()
+    assert str(parse_claim_line(line)) == line

@@ -38,6 +38,19 @@ from .stationary import gibbs_density, langevin_stationary_cov, sgd_stationary_c
 from . import euler
 from .euler import compare_with_flow, euler_error_function, euler_global_errors
 
+# Chapter 2 (SGD convergence): distance to the flow, block updates, L(eta), learning-rate drops.
+from . import convergence
+from .checks import OneSidedClaim, check_positive
+from .convergence import (
+    DropRun,
+    block_update_law,
+    block_updates,
+    converged_loss,
+    stationary_excess_loss,
+    sup_distance,
+    train_with_drops,
+)
+
 # Chapter 3 (the TZ theorem): the second-order model, its exact SGD laws, the slope estimators.
 from . import tz
 from .tz import SecondOrderModel, example_hessians, headline_slope, second_order_model
@@ -97,6 +110,9 @@ __all__ = [
     "datasets", "estimators", "plotting", "schedules", "stationary", "ledger",
     # chapter 1
     "euler", "compare_with_flow", "euler_global_errors", "euler_error_function",
+    # chapter 2
+    "convergence", "check_positive", "OneSidedClaim", "sup_distance", "block_updates",
+    "block_update_law", "stationary_excess_loss", "converged_loss", "train_with_drops", "DropRun",
     # chapter 3
     "tz", "SecondOrderModel", "example_hessians", "second_order_model", "headline_slope",
     # chapter 4

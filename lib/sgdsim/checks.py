@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 __all__ = ["Claim", "ClaimFailed", "ClaimLine", "check", "evaluate", "refute", "format_value",
-           "parse_claim_line"]
+           "parse_claim_line", "OneSidedClaim", "check_positive"]
 
 
 class ClaimFailed(AssertionError):
@@ -253,6 +253,70 @@ def refute(claim: str, measured, predicted, *, stderr=None, rtol=None, atol=None
     """
     agree = evaluate(claim, measured, predicted, stderr=stderr, rtol=rtol, atol=atol, z=z)
     result = replace(agree, passed=not agree.passed, refutes=True)
+    print(result)
+    if ledger is not None:
+        ledger.append(result)
+    if not result.passed:
+        raise ClaimFailed(str(result))
+
+
+@dataclass(frozen=True)
+class OneSidedClaim(Claim):
+    """The outcome of one :func:`check_positive`: the claim is ``measured > 0``."""
+
+    def tolerance_text(self) -> str:
+        return f"measured > {self.z:g}σ"
+
+    def __str__(self) -> str:
+        mark = "✓" if self.passed else "✗"
+        meas = format_value(self.measured, self.stderr)
+        return (f"{mark} {self.claim}: measured {meas} | predicted > 0 | "
+                f"deviation {self.sigmas:+.1f}σ from 0 | pass if {self.tolerance_text()}")
+
+
+def check_positive(claim: str, measured, *, stderr=None, z: float = 4.0,
+                   ledger: list | None = None) -> None:
+    r"""Check a one-sided claim, "this quantity is positive": print a line, raise if it fails.
+
+    The claim passes when :math:`m > z\,\mathrm{se}`, i.e. when the
+    measurement is more than ``z`` standard errors above zero. Use it for orderings
+    ("the plateau after a drop is lower": pass the per-chain differences
+    before - after through :func:`~sgdsim.estimators.chain_mean`).
+
+    Parameters
+    ----------
+    claim : str
+    measured : float or Estimate
+        An :class:`~sgdsim.estimators.Estimate` brings its own standard error.
+    stderr : float > 0, optional
+        Required when ``measured`` is a plain number.
+    z : float
+        Standard errors required above zero (default 4, as for :func:`check`).
+    ledger : list, optional
+        The :class:`OneSidedClaim` is appended to it (before raising, if it fails).
+
+    Raises
+    ------
+    ClaimFailed
+        If ``measured <= z * stderr``.
+    ValueError
+        If the standard error is missing, not positive, or an input is not finite.
+    """
+    if hasattr(measured, "stderr") and hasattr(measured, "value"):
+        if stderr is None:
+            stderr = measured.stderr
+        measured = measured.value
+    if stderr is None:
+        raise ValueError(f"check_positive({claim!r}) needs a standard error: stderr= or an Estimate")
+    m, se = float(measured), float(stderr)
+    if not (math.isfinite(m) and math.isfinite(se) and se > 0):
+        raise ValueError(
+            f"check_positive({claim!r}): measured={m} must be finite and stderr={se} finite and > 0"
+        )
+    if not (math.isfinite(z) and z > 0):
+        raise ValueError(f"z must be > 0, got {z!r}")
+    result = OneSidedClaim(claim=claim, measured=m, predicted=0.0, stderr=se, rtol=None,
+                           atol=None, z=float(z), passed=bool(m > z * se))
     print(result)
     if ledger is not None:
         ledger.append(result)
