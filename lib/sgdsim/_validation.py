@@ -18,6 +18,7 @@ __all__ = [
     "as_rates",
     "as_chains",
     "as_symmetric_psd",
+    "as_nonnegative",
 ]
 
 
@@ -166,3 +167,11 @@ def as_symmetric_psd(matrix, name: str, *, dim=None, definite: bool = False) -> 
             f"{name} must be positive definite; its smallest eigenvalue is {eig[0]:.3g}"
         )
     return m
+
+
+def as_nonnegative(value, name: str) -> np.ndarray:
+    """Return ``value`` as a float array of finite entries >= 0, or raise ``ValueError``."""
+    arr = np.asarray(value, dtype=float)
+    if np.any(~np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name} must be finite and >= 0")
+    return arr

@@ -31,7 +31,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_finite_array, as_generator, as_positive_int, as_symmetric_psd
+from ._validation import (
+    as_finite_array,
+    as_generator,
+    as_nonnegative,
+    as_positive_int,
+    as_symmetric_psd,
+)
 from .checks import ClaimFailed, format_value
 from .estimators import Estimate, chain_mean
 from .preconditioners import RMSProp, as_preconditioner
@@ -409,12 +415,8 @@ def rmsprop_temperature(lr, noise_std, batch_size=1, factor=1.0):
     (not :math:`1/B`). ``factor`` is :math:`c(\beta)` from
     :func:`rmsprop_temperature_factor` (1 in the :math:`\beta \to 1` limit).
     """
-    lr = np.asarray(lr, dtype=float)
-    sd = np.asarray(noise_std, dtype=float)
-    if np.any(~np.isfinite(lr)) or np.any(lr < 0):
-        raise ValueError("lr must be finite and >= 0")
-    if np.any(~np.isfinite(sd)) or np.any(sd < 0):
-        raise ValueError("noise_std must be finite and >= 0")
+    lr = as_nonnegative(lr, "lr")
+    sd = as_nonnegative(noise_std, "noise_std")
     b = as_positive_int(batch_size, "batch_size")
     f = float(getattr(factor, "value", factor))
     return f * lr * sd / (2.0 * np.sqrt(b))

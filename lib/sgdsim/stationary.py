@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_finite_array, as_positive_int, as_symmetric_psd
+from ._validation import as_finite_array, as_nonnegative, as_positive_int, as_symmetric_psd
 
 __all__ = [
     "temperature",
@@ -28,12 +28,8 @@ def temperature(lr, noise_var, batch_size=1):
     :math:`\eta\sigma^2/(2B)` per unit time, and flux balance
     :math:`D\,p' = -p\,\mathcal L'` gives :math:`p \propto e^{-\mathcal L/D}`.
     """
-    lr = np.asarray(lr, dtype=float)
-    noise_var = np.asarray(noise_var, dtype=float)
-    if np.any(~np.isfinite(lr)) or np.any(lr < 0):
-        raise ValueError("lr must be finite and >= 0")
-    if np.any(~np.isfinite(noise_var)) or np.any(noise_var < 0):
-        raise ValueError("noise_var must be finite and >= 0")
+    lr = as_nonnegative(lr, "lr")
+    noise_var = as_nonnegative(noise_var, "noise_var")
     b = as_positive_int(batch_size, "batch_size")
     return lr * noise_var / (2.0 * b)
 
