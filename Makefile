@@ -60,7 +60,7 @@ check-binder:
 ## Re-execute every notebook in place to refresh the stored outputs.
 outputs: venv
 	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
-	  --ExecutePreprocessor.timeout=300 $(NB)
+	  --ExecutePreprocessor.timeout=60 $(NB)
 
 ## Open the notebooks in JupyterLab (widgets work there).
 lab: venv
