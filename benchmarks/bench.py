@@ -580,12 +580,12 @@ def bench_widgets(args) -> list[Row]:
                     "none found on this branch", target, NA)]
 
     def update(spec, values):
+        # Exactly what the widget does: simulate and draw, then render the PNG it shows
+        # (sgdsim.widgets.show_figures / the explorer's own renderer).
         plt.close("all")
-        figs = widgets.figures_drawn(spec.draw(**{**spec.defaults, **values}))
-        for fig in figs:  # render as Jupyter's inline backend does
-            fig.savefig(io.BytesIO(), format="png", bbox_inches="tight")
+        images = widgets.rendered_update(spec.draw(**{**spec.defaults, **values}))
         plt.close("all")
-        if not figs:
+        if not images:
             raise RuntimeError("the explorer drew no figure")
 
     rows = []

@@ -33,3 +33,20 @@ def test_explorer_builds_an_interactive_widget():
     assert s.continuous_update is False
     w.update()
     assert calls and calls[-1] == pytest.approx(0.1)
+
+
+def test_unicode_log_ticks_label_decades_without_mathtext():
+    import matplotlib.pyplot as plt
+
+    from sgdsim.plotting import unicode_log_ticks
+
+    fig, ax = plt.subplots()
+    ax.set_yscale("log")
+    ax.set_ylim(1e-4, 1e3)
+    unicode_log_ticks(ax.yaxis)
+    fmt = ax.yaxis.get_major_formatter()
+    labels = [fmt(v, i) for i, v in enumerate([1e-4, 1e-3, 0.01, 0.1, 1.0, 10.0, 100.0, 1e3, 3.0])]
+    assert labels == ["10⁻⁴", "10⁻³", "10⁻²", "10⁻¹", "10⁰", "10¹", "10²", "10³", ""]
+    fig.canvas.draw()
+    assert not any("$" in t.get_text() for t in ax.get_yticklabels())
+    plt.close(fig)

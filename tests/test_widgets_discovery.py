@@ -90,8 +90,53 @@ def test_every_registered_explorer_draws_its_defaults_and_a_slider_value(name, s
         pytest.skip("no explorers registered on this branch")
     for values in ({}, spec.sweep[-1]):
         plt.close("all")
-        figs = widgets.figures_drawn(spec.draw(**{**spec.defaults, **values}))
-        assert figs, f"{name} drew no figure"
-        for fig in figs:
-            fig.canvas.draw()
+        images = widgets.rendered_update(spec.draw(**{**spec.defaults, **values}))
+        assert images, f"{name} drew no figure"
+        for png in images:
+            assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        assert plt.get_fignums() == [], f"{name} left figures open"
     plt.close("all")
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    import struct
+
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    return struct.unpack(">II", png[16:24])  # the IHDR chunk: width, height
+
+
+def test_render_png_is_one_pass_at_the_explorer_dpi_without_cropping():
+    from matplotlib.figure import Figure
+
+    plt.rcParams["savefig.bbox"] = "tight"  # must not crop (nor cost a second pass)
+    try:
+        fig = Figure(figsize=(4.0, 2.0), layout="none")
+        fig.add_subplot().plot([0, 1], [0, 1])
+        assert _png_size(widgets.render_png(fig)) == (4 * widgets.EXPLORER_DPI,
+                                                      2 * widgets.EXPLORER_DPI)
+        assert _png_size(widgets.render_png(fig, dpi=50)) == (200, 100)
+    finally:
+        plt.rcParams["savefig.bbox"] = None
+
+
+def test_rendered_update_takes_bytes_as_they_are_and_renders_and_closes_figures():
+    assert widgets.rendered_update(b"\x89PNG-bytes") == [b"\x89PNG-bytes"]
+    plt.close("all")
+    fig, _ = plt.subplots(figsize=(2.0, 1.0))
+    images = widgets.rendered_update(None, dpi=100)
+    assert [_png_size(p) for p in images] == [(200, 100)]
+    assert plt.get_fignums() == []
+    assert widgets.rendered_update(None) == []
+
+
+def test_show_figures_displays_each_figure_at_its_100_dpi_width_and_closes_it(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    plt.close("all")
+    plt.subplots(figsize=(3.0, 2.0))
+    widgets.show_figures()
+    assert len(shown) == 1 and shown[0].width == 300
+    assert _png_size(shown[0].data) == (3 * widgets.EXPLORER_DPI, 2 * widgets.EXPLORER_DPI)
+    assert plt.get_fignums() == []

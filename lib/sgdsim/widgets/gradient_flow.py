@@ -26,7 +26,7 @@ import numpy as np
 from .._validation import as_finite_array, as_positive_int
 from ..dynamics import DivergenceError, gradient_descent, gradient_flow
 from ..plotting import PALETTE
-from . import explorer
+from . import EXPLORER_DPI, explorer
 
 __all__ = ["Scene", "SceneFigure", "make_scene", "gd_path", "draw_scene",
            "gradient_flow_explorer"]
@@ -302,7 +302,7 @@ def draw_scene(scene: Scene, lr: float, *, fig=None, max_steps: int = MAX_STEPS)
     return SceneFigure(scene, lr, fig=fig, max_steps=max_steps).fig
 
 
-def gradient_flow_explorer(scenes, *, lr_times_lam=0.5, start=None, dpi=100):
+def gradient_flow_explorer(scenes, *, lr_times_lam=0.5, start=None, dpi=EXPLORER_DPI):
     r"""An explorer: choose a scene, slide :math:`\eta\lambda^*`; redraws the scene.
 
     Each scene's figure is drawn once (:class:`SceneFigure`); moving the slider
@@ -344,7 +344,7 @@ def gradient_flow_explorer(scenes, *, lr_times_lam=0.5, start=None, dpi=100):
                                           animated=True)
         else:
             figures[scene].update(lr)
-        display(Image(data=figures[scene].png(dpi=dpi), format="png"))
+        display(Image(data=figures[scene].png(dpi=dpi), format="png", width=1000))
 
     return explorer(
         draw,
@@ -391,7 +391,7 @@ def _registered_explorer():
                                            animated=True)
         else:
             figures[problem].update(lr)
-        return figures[problem].fig
+        return figures[problem].png(dpi=EXPLORER_DPI)
 
     return draw
 

@@ -161,15 +161,13 @@ def draw_stationary(eta, sigma_x, sigma_y, *, seed=0, chains=400, steps=400, axe
 def stationary_explorer(**defaults):
     """Sliders for :math:`\\eta`, :math:`\\sigma_x`, :math:`\\sigma_y` driving :func:`draw_stationary`."""
     import ipywidgets as w
-    import matplotlib.pyplot as plt
 
-    from . import explorer
+    from . import explorer, show_figures
 
     v = dict(STATIONARY_DEFAULTS, **defaults)
 
     def draw(eta, sigma_x, sigma_y):
-        draw_stationary(eta, sigma_x, sigma_y, dpi=80)  # fewer pixels: a faster redraw
-        plt.show()
+        show_figures(draw_stationary(eta, sigma_x, sigma_y))
 
     return explorer(
         draw,
@@ -269,7 +267,7 @@ def fokker_planck_animation(fp, times, densities, samples, *, cells_per_bin, gib
 #: one update is :func:`draw_stationary` at the explorer's resolution.
 EXPLORERS = {
     "stationary": (
-        lambda eta, sigma_x, sigma_y: draw_stationary(eta, sigma_x, sigma_y, dpi=80),
+        lambda eta, sigma_x, sigma_y: draw_stationary(eta, sigma_x, sigma_y),
         dict(STATIONARY_DEFAULTS),
         [{"eta": float(e), "sigma_x": float(sx), "sigma_y": float(sy)}
          for e, sx, sy in zip(np.geomspace(10**-2.7, 10**-1.3, 20), np.linspace(2.0, 20.0, 20),

@@ -26,6 +26,8 @@ from ..plotting import PALETTE
 from ..preconditioners import Diagonal, RMSProp
 from ..problems import NoisyPotential
 from ..adaptive import preconditioned_sgd_stationary_cov, virial_matrix
+from . import EXPLORER_DPI
+from . import render_png as _render_figure
 
 __all__ = ["RULES", "RMSPROP_FACTOR_09", "CloudResult", "stationary_cloud", "draw_cloud",
            "covariance_ellipse", "render_png", "rmsprop_explorer"]
@@ -175,24 +177,18 @@ def draw_cloud(ax, res: CloudResult, *, limit=None, legend=True, title=True, mat
     return ax
 
 
-def render_png(res: CloudResult, *, dpi=150) -> bytes:
+def render_png(res: CloudResult, *, dpi=EXPLORER_DPI) -> bytes:
     """Draw ``res`` (plain-text labels) and return PNG bytes, in one pass.
 
-    A fixed layout and no tight bounding box make this about a third faster than
-    the inline backend's two-pass retina rendering, which keeps a widget
-    update near 60--100 ms.
+    A fixed layout and no tight bounding box (:func:`sgdsim.widgets.render_png`) make
+    this about a third faster than the inline backend's two-pass retina rendering.
     """
-    import io
+    from matplotlib.figure import Figure
 
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.8, 4.5), layout="none")
-    draw_cloud(ax, res, mathtext=False)
+    fig = Figure(figsize=(4.8, 4.5), layout="none")
+    draw_cloud(fig.add_subplot(), res, mathtext=False)
     fig.subplots_adjust(left=0.16, right=0.97, bottom=0.12, top=0.92)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
-    return buf.getvalue()
+    return _render_figure(fig, dpi=dpi)
 
 
 def rmsprop_explorer(seed: int = 0, *, sigma_x=0.5, sigma_y=2.0, lr=0.02, rule="RMSProp"):
@@ -217,14 +213,8 @@ def rmsprop_explorer(seed: int = 0, *, sigma_x=0.5, sigma_y=2.0, lr=0.02, rule="
 
 
 def _registered_draw(sigma_x=0.5, sigma_y=2.0, lr=0.02, rule="RMSProp", seed=0):
-    """One explorer update: simulate the stationary cloud and draw it (the caller renders)."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(4.8, 4.5), layout="none")
-    draw_cloud(fig.add_subplot(), stationary_cloud(sigma_x, sigma_y, lr, rule, rng=seed),
-               mathtext=False)
-    fig.subplots_adjust(left=0.16, right=0.97, bottom=0.12, top=0.92)
-    return fig
+    """One explorer update: simulate the stationary cloud and render it (PNG bytes)."""
+    return render_png(stationary_cloud(sigma_x, sigma_y, lr, rule, rng=seed))
 
 
 #: The explorer, registered for ``make bench`` and the unit tests (see ``sgdsim.widgets``).

@@ -18,10 +18,10 @@ from matplotlib.ticker import NullLocator
 
 from .. import convergence
 from ..dynamics import gradient_flow, sgd
-from ..plotting import PALETTE, loss_contours
+from ..plotting import PALETTE, loss_contours, unicode_log_ticks
 from ..problems import Quadratic
 from ..stationary import sgd_stationary_cov
-from . import explorer
+from . import explorer, show_figures
 
 __all__ = [
     "ellipse",
@@ -119,6 +119,7 @@ def draw_sgd_vs_flow(problem, phi0, lr, batch_size=1, *, t_end=16.0, chains=200,
                    label=r"exact $\mathcal{L}(\eta)-\mathcal{L}(\Phi^*)$")
     bx.set_yscale("log")
     bx.yaxis.set_minor_locator(NullLocator())  # fewer tick labels to lay out: faster redraws
+    unicode_log_ticks(bx.yaxis)  # no mathtext to parse at every update
     floor = max(float(np.min(excess[excess > 0])), 1e-6) if np.any(excess > 0) else 1e-6
     bx.set_ylim(max(floor, 1e-5), None)
     bx.set(xlabel=r"time $t = \sum_k \eta_k$", ylabel=r"$\mathcal{L}(\Phi) - \mathcal{L}(\Phi^*)$",
@@ -140,9 +141,9 @@ def sgd_explorer(problem, phi0, *, seed=0, t_end=16.0, chains=200, lr=0.1, batch
     lr_max = float(np.round(0.9 * min(limit, 10.0), 2))
 
     def draw(lr, batch_size):
-        # The interactive widget shows (and closes) the figure: return nothing.
-        draw_sgd_vs_flow(problem, phi0, lr, batch_size, t_end=t_end, chains=chains,
-                         rng=np.random.default_rng(seed), **draw_kwargs)
+        show_figures(draw_sgd_vs_flow(problem, phi0, lr, batch_size, t_end=t_end,
+                                      chains=chains, rng=np.random.default_rng(seed),
+                                      **draw_kwargs))
 
     return explorer(
         draw,
@@ -193,6 +194,7 @@ def draw_drops(train, validation, phi0, lr=2.0, factor=10.0, first=10, second=20
                  + ", ".join(f"{m:g}" for m in run.milestones) + f"; B = {batch_size}")
     bx.step(run.epoch, run.lr, where="post", color=PALETTE["vermillion"])
     bx.set_yscale("log")
+    unicode_log_ticks(bx.yaxis)  # no mathtext to parse at every update
     bx.set(xlabel="epoch (passes over the training set)", ylabel=r"rate $\eta$")
     return fig
 
@@ -202,8 +204,9 @@ def drops_explorer(train, validation, phi0, *, seed=0, epochs=30, **draw_kwargs)
     import ipywidgets as w
 
     def draw(lr, factor, first, second):
-        draw_drops(train, validation, phi0, lr, factor, first, second, epochs=epochs,
-                   rng=np.random.default_rng(seed), **draw_kwargs)
+        show_figures(draw_drops(train, validation, phi0, lr, factor, first, second,
+                                epochs=epochs, rng=np.random.default_rng(seed),
+                                **draw_kwargs))
 
     return explorer(
         draw,

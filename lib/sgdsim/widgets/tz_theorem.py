@@ -142,13 +142,11 @@ def draw_tz(lr=DEFAULTS["lr"], batch_size=DEFAULTS["batch_size"], *, rng=0, axes
 def tz_explorer(*, rng=0):
     """The interactive explorer: sliders for η and B redraw :func:`draw_tz`."""
     import ipywidgets as w
-    import matplotlib.pyplot as plt
 
-    from . import explorer
+    from . import explorer, show_figures
 
     def draw(lr, batch_size):
-        draw_tz(lr, batch_size, rng=rng)
-        plt.show()
+        show_figures(draw_tz(lr, batch_size, rng=rng))
 
     return explorer(
         draw,
