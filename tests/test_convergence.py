@@ -144,6 +144,73 @@ def test_stationary_excess_loss_refuses_unstable_rates(quad2d):
         convergence.stationary_excess_loss(quad2d.H, quad2d.noise_cov(), [0.1, np.nan])
 
 
+# -- transient excess loss (relaxation after a change of rate) -------------------
+
+def test_transient_excess_loss_1d_closed_form():
+    h, s, eta, b, c0, m0 = 2.0, 3.0, 0.2, 4, 0.5, 0.7
+    got = convergence.transient_excess_loss(h, s, eta, 30, c0, [m0], batch_size=b)
+    c_inf = eta * s / (b * h * (2 - eta * h))
+    a2k = (1 - eta * h) ** (2 * np.arange(31))
+    np.testing.assert_allclose(got, 0.5 * h * (c_inf + a2k * (c0 - c_inf + m0**2)), rtol=1e-10)
+
+
+def test_transient_excess_loss_matches_the_moment_recursion(quad2d):
+    h, sig, eta, b = quad2d.H, quad2d.noise_cov(), 0.3, 2
+    c = sgdsim.sgd_stationary_cov(h, sig, 0.9, b)       # the cloud of a larger rate
+    m = np.array([0.4, -1.1])
+    a = np.eye(2) - eta * h
+    want = []
+    for _ in range(41):
+        want.append(0.5 * np.trace(h @ c) + 0.5 * m @ h @ m)
+        c, m = a @ c @ a + eta**2 * sig / b, a @ m
+    got = convergence.transient_excess_loss(h, sig, eta, 40, sgdsim.sgd_stationary_cov(h, sig, 0.9, b),
+                                            [0.4, -1.1], batch_size=b)
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+
+
+def test_transient_excess_loss_starts_and_ends_right(quad2d):
+    h, sig = quad2d.H, quad2d.noise_cov()
+    c_inf = sgdsim.sgd_stationary_cov(h, sig, 0.1)
+    level = convergence.stationary_excess_loss(h, sig, 0.1)
+    stay = convergence.transient_excess_loss(h, sig, 0.1, 50, c_inf)
+    np.testing.assert_allclose(stay, level, rtol=1e-10)
+    c0 = sgdsim.sgd_stationary_cov(h, sig, 0.8)
+    drop = convergence.transient_excess_loss(h, sig, 0.1, 2000, c0)
+    assert drop[0] == pytest.approx(0.5 * np.trace(h @ c0), rel=1e-10)
+    assert np.all(np.diff(drop[:200]) < 0)             # each term decays like a_i^(2k)
+    assert drop[-1] == pytest.approx(level, rel=1e-8)
+
+
+def test_transient_excess_loss_matches_simulation(quad2d):
+    # SGD started from a Gaussian cloud: the mean excess loss over chains after k steps
+    h, sig, eta = quad2d.H, quad2d.noise_cov(), 0.1
+    c0 = sgdsim.sgd_stationary_cov(h, sig, 0.8)
+    g = np.random.default_rng(11)
+    start = g.multivariate_normal(quad2d.minimizer(), c0, size=4000)
+    traj = sgdsim.sgd(quad2d, start, eta, 20, chains=4000, rng=g, record_every=5)
+    exact = convergence.transient_excess_loss(h, sig, eta, 20, c0)[traj.step]
+    excess = quad2d.loss(traj.phi) - quad2d.minimum_loss()
+    for k, want in enumerate(exact):
+        est = sgdsim.chain_mean(excess[k])
+        assert abs(est.value - want) <= 5 * est.stderr
+
+
+@pytest.mark.parametrize("kwargs, err", [
+    (dict(lr=2.0), ValueError),                       # beyond 2 / lambda_max: no stationary law
+    (dict(steps=-1), ValueError),
+    (dict(steps=2.5), TypeError),
+    (dict(cov0=[[1.0, 0.0], [0.0, -1.0]]), ValueError),
+    (dict(cov0=np.eye(3)), ValueError),
+    (dict(displacement=[1.0, 2.0, 3.0]), ValueError),
+    (dict(displacement=[np.nan, 0.0]), ValueError),
+])
+def test_transient_excess_loss_bad_input(quad2d, kwargs, err):
+    args = dict(hessian=quad2d.H, noise_cov=quad2d.noise_cov(), lr=0.1, steps=5, cov0=np.eye(2))
+    args.update(kwargs)
+    with pytest.raises(err):
+        convergence.transient_excess_loss(**args)
+
+
 def test_converged_loss_matches_exact_law_1d():
     q = _quad1d()
     eta, b = 0.2, 2

@@ -48,6 +48,7 @@ from .convergence import (
     converged_loss,
     stationary_excess_loss,
     sup_distance,
+    transient_excess_loss,
     train_with_drops,
 )
 
@@ -113,6 +114,7 @@ __all__ = [
     # chapter 2
     "convergence", "check_positive", "OneSidedClaim", "sup_distance", "block_updates",
     "block_update_law", "stationary_excess_loss", "converged_loss", "train_with_drops", "DropRun",
+    "transient_excess_loss",
     # chapter 3
     "tz", "SecondOrderModel", "example_hessians", "second_order_model", "headline_slope",
     # chapter 4

@@ -8,7 +8,9 @@ The machinery of the chapter "SGD convergence":
   block of steps, and its exact mean and covariance on a quadratic (the
   lecture's "blocks of :math:`\sqrt N` steps" argument);
 * :func:`stationary_excess_loss` -- the exact converged excess loss
-  :math:`\mathcal L(\eta) - \mathcal L(\Phi^*)` of SGD on a quadratic;
+  :math:`\mathcal L(\eta) - \mathcal L(\Phi^*)` of SGD on a quadratic, and
+  :func:`transient_excess_loss`, its exact relaxation towards that level after
+  a change of rate;
 * :func:`train_with_drops` -- train with a piecewise-constant rate that is divided
   at milestones (the ResNet recipe) and record training and validation loss;
   :meth:`DropRun.plateaus` averages each phase's tail.
@@ -30,6 +32,7 @@ __all__ = [
     "block_updates",
     "block_update_law",
     "stationary_excess_loss",
+    "transient_excess_loss",
     "converged_loss",
     "DropRun",
     "train_with_drops",
@@ -197,6 +200,64 @@ def stationary_excess_loss(hessian, noise_cov, lr, batch_size=1):
     out = np.array([0.5 * np.trace(h @ sgd_stationary_cov(h, noise_cov, float(r), batch_size))
                     for r in np.atleast_1d(rates)])
     return float(out[0]) if rates.ndim == 0 else out
+
+
+def transient_excess_loss(hessian, noise_cov, lr, steps, cov0, displacement=None, batch_size=1):
+    r"""Exact mean excess loss of SGD on a quadratic, step by step, from a given start law.
+
+    On :math:`\mathcal L(\Phi) = \tfrac12 (\Phi-\Phi^*)^\top H (\Phi-\Phi^*) + c` with
+    additive gradient noise of covariance :math:`\Sigma/B`, SGD at the constant rate
+    :math:`\eta` moves the mean :math:`m_k = E\,\Phi_k - \Phi^*` and the covariance
+    :math:`C_k` of its iterate by
+
+    .. math::
+        m_{k+1} = A\,m_k, \qquad C_{k+1} = A\,C_k\,A + \eta^2\,\Sigma/B, \qquad A = I - \eta H,
+
+    whatever the law of the noise. With :math:`C_\infty` the stationary covariance
+    (:func:`sgdsim.sgd_stationary_cov`), :math:`C_k = C_\infty + A^k (C_0 - C_\infty) A^k`, so
+
+    .. math::
+        E\,\mathcal L(\Phi_k) - \mathcal L(\Phi^*)
+        = \tfrac12 \operatorname{tr}(H C_\infty)
+          + \tfrac12 \sum_i h_i\,a_i^{2k}\bigl(D_{ii} + (U^\top m_0)_i^2\bigr),
+
+    with :math:`H = U \operatorname{diag}(h) U^\top`, :math:`a_i = 1 - \eta h_i` and
+    :math:`D = U^\top (C_0 - C_\infty) U`. This is how the excess loss relaxes after a
+    learning-rate drop, started from the stationary law of the previous rate
+    (``cov0 = sgd_stationary_cov(H, Sigma, previous_rate, B)``).
+
+    Parameters
+    ----------
+    hessian, noise_cov : array_like, shape (dim, dim)
+        :math:`H` (symmetric positive definite) and :math:`\Sigma` (symmetric PSD).
+    lr : float
+        The new constant rate, in :math:`(0, 2/\lambda_{\max})`.
+    steps : int >= 0
+        Number of SGD steps.
+    cov0 : array_like, shape (dim, dim)
+        :math:`C_0`, the covariance of the start (symmetric PSD).
+    displacement : array_like, shape (dim,), optional
+        :math:`m_0 = E\,\Phi_0 - \Phi^*`; default 0.
+    batch_size : int >= 1
+        :math:`B`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (steps + 1,)
+        The mean excess loss after :math:`k = 0, \ldots,` ``steps`` steps.
+    """
+    h = as_symmetric_psd(np.atleast_2d(hessian), "hessian", definite=True)
+    d = h.shape[0]
+    c0 = as_symmetric_psd(np.atleast_2d(cov0), "cov0", dim=d)
+    m0 = (np.zeros(d) if displacement is None
+          else as_finite_array(np.atleast_1d(displacement), "displacement", shape=(d,)))
+    steps = as_positive_int(steps, "steps", minimum=0)
+    c_inf = sgd_stationary_cov(h, noise_cov, lr, batch_size)  # validates lr, noise_cov, B
+    w, u = np.linalg.eigh(h)
+    a2 = (1.0 - float(lr) * w) ** 2
+    weight = 0.5 * w * (np.diag(u.T @ (c0 - c_inf) @ u) + (u.T @ m0) ** 2)
+    k = np.arange(steps + 1)[:, None]
+    return 0.5 * np.trace(h @ c_inf) + (a2[None, :] ** k * weight[None, :]).sum(axis=1)
 
 
 def converged_loss(problem, lr, *, batch_size=1, chains, rng, t_burn, t_sample, phi0=None,
