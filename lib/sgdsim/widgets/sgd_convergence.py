@@ -52,10 +52,10 @@ def draw_sgd_vs_flow(problem, phi0, lr, batch_size=1, *, t_end=16.0, chains=200,
                      rng, xlim=(-3.0, 4.0), ylim=(-3.5, 3.5), n_grid=80):
     r"""Simulate SGD from ``phi0`` and draw it against the gradient flow.
 
-    Left: loss contours, the flow's path (black), ``paths`` SGD paths and the
+    Top: loss contours, the flow's path (black), ``paths`` SGD paths and the
     final positions of all ``chains`` (the stationary cloud, after
     :math:`t = ` ``t_end``); for a :class:`~sgdsim.Quadratic` also the exact
-    stationary 2-sigma ellipse. Right: the excess loss
+    stationary 2-sigma ellipse. Bottom: the excess loss
     :math:`\mathcal L - \mathcal L(\Phi^*)` against time :math:`t = \sum_k \eta_k`
     for the flow, the SGD paths and the mean over chains, with the exact
     converged level :math:`\mathcal L(\eta) - \mathcal L(\Phi^*)` where it is known.
@@ -79,8 +79,10 @@ def draw_sgd_vs_flow(problem, phi0, lr, batch_size=1, *, t_end=16.0, chains=200,
 
     # Fixed margins instead of the book's constrained layout: the layout solver would
     # otherwise take most of a slider update's time.
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10.5, 4.4), layout="none")
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.17, top=0.92, wspace=0.28)
+    # Stacked panels, 6.4 in wide: readable when a phone scales the figure to its width.
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(6.4, 8.6), layout="none",
+                                 gridspec_kw=dict(height_ratios=(1.25, 1)))
+    fig.subplots_adjust(left=0.15, right=0.97, bottom=0.085, top=0.96, hspace=0.3)
     loss_contours(ax, problem, xlim, ylim, levels=np.linspace(0, 12, 13) + l_star, n=n_grid)
     cloud = traj.final
     ax.scatter(cloud[:, 0], cloud[:, 1], s=5, color="0.45", alpha=0.6, lw=0,
