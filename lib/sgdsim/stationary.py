@@ -97,7 +97,8 @@ def sgd_stationary_cov(hessian, noise_cov, lr, batch_size=1):
 def langevin_stationary_cov(hessian, noise_cov, lr, batch_size=1):
     r"""Stationary covariance of the Ornstein--Uhlenbeck (Langevin) model of SGD.
 
-    Solves the continuous Lyapunov equation (Mandt, Hoffman & Blei, 2017, eq. 13)
+    Solves the continuous Lyapunov equation of the Ornstein--Uhlenbeck model of
+    Mandt, Hoffman & Blei (2017), in this package's notation
 
     .. math:: H C + C H = \eta\,\Sigma / B .
 
