@@ -609,6 +609,12 @@ def bench_widgets(args) -> list[Row]:
     return rows
 
 
+def widgets_dpi() -> str:
+    from sgdsim import widgets
+
+    return f"{widgets.EXPLORER_DPI:g}"
+
+
 # --------------------------------------------------------------------------- output
 def render(rows: list[Row], machine: dict, args) -> str:
     mode = "quick mode (indicative only)" if args.quick else f"{args.repeats} repeats"
@@ -635,7 +641,11 @@ def render(rows: list[Row], machine: dict, args) -> str:
             "any number of chains. \"Fastest runs\" is the ratio of the two minimum times, a "
             "second opinion when other work on the machine inflates some runs. Notebooks: wall time of `jupyter nbconvert --execute` "
             "(including Jupyter and kernel start-up; \"cells\" = first cell to last) and "
-            "the kernel's peak resident memory (Linux `VmHWM`, polled every 20 ms).",
+            "the kernel's peak resident memory (Linux `VmHWM`, polled every 20 ms); a "
+            "\"stalled\" run (nbclient missed a reply's wake-up and waited for its cell "
+            f"timeout of {NB_CELL_TIMEOUT} s) is repeated, not timed. Explorers: simulate, "
+            "draw and render the PNG the widget shows (`sgdsim.widgets.render_png`, "
+            f"{widgets_dpi()} dpi).",
         ]
     lines += [
         "",
