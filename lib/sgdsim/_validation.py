@@ -43,6 +43,22 @@ def as_generator(rng) -> np.random.Generator:
     )
 
 
+def as_positive_float(value, name: str) -> float:
+    """Return ``value`` as a finite ``float`` > 0 or raise ``ValueError``."""
+    v = float(value)
+    if not (np.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return v
+
+
+def as_increasing_grid(value, name: str, *, min_size: int, unit: str = "points") -> np.ndarray:
+    """Return ``value`` as a finite, strictly increasing 1-D array of >= ``min_size`` entries."""
+    grid = as_finite_array(value, name, ndim=1)
+    if grid.size < min_size or np.any(np.diff(grid) <= 0):
+        raise ValueError(f"{name} must be increasing with at least {min_size} {unit}")
+    return grid
+
+
 def as_positive_int(value, name: str, *, minimum: int = 1) -> int:
     """Return ``value`` as an ``int`` >= ``minimum`` or raise ``ValueError``."""
     if type(value) is int and value >= minimum:  # fast path: called once per SGD step

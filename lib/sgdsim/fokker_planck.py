@@ -40,7 +40,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_finite_array, as_positive_int
+from ._validation import (
+    as_finite_array,
+    as_increasing_grid,
+    as_positive_float,
+    as_positive_int,
+)
 
 __all__ = ["FokkerPlanck1D", "bernoulli"]
 
@@ -85,12 +90,8 @@ class FokkerPlanck1D:
     """
 
     def __init__(self, potential, edges, diffusion):
-        edges = as_finite_array(edges, "edges", ndim=1)
-        if edges.size < 4 or np.any(np.diff(edges) <= 0):
-            raise ValueError("edges must be increasing with at least 4 entries (3 cells)")
-        d = float(diffusion)
-        if not (np.isfinite(d) and d > 0):
-            raise ValueError(f"diffusion must be a finite number > 0, got {diffusion!r}")
+        edges = as_increasing_grid(edges, "edges", min_size=4, unit="entries (3 cells)")
+        d = as_positive_float(diffusion, "diffusion")
         self.edges = edges
         self.centers = 0.5 * (edges[1:] + edges[:-1])
         self.widths = np.diff(edges)

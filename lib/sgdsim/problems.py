@@ -32,6 +32,7 @@ import numpy as np
 from ._validation import (
     as_finite_array,
     as_generator,
+    as_positive_float,
     as_positive_int,
     as_symmetric_psd,
 )
@@ -501,9 +502,8 @@ def double_well(barrier: float = 1.0, width: float = 1.0, tilt: float = 0.0,
     noise_var : float >= 0
         :math:`\sigma^2`, the variance of one gradient sample.
     """
-    for name, v in (("barrier", barrier), ("width", width)):
-        if not (np.isfinite(v) and v > 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+    as_positive_float(barrier, "barrier")
+    as_positive_float(width, "width")
     if not np.isfinite(tilt):
         raise ValueError(f"tilt must be finite, got {tilt!r}")
     if not (np.isfinite(noise_var) and noise_var >= 0):

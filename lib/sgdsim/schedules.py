@@ -10,14 +10,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._validation import as_positive_float
+
 __all__ = ["constant", "step_drops", "inverse_time"]
 
 
 def _positive(value, name):
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return value
+    return as_positive_float(value, name)
 
 
 @dataclass(frozen=True)

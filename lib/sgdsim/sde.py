@@ -36,6 +36,8 @@ from ._validation import (
     as_chains,
     as_finite_array,
     as_generator,
+    as_increasing_grid,
+    as_positive_float,
     as_positive_int,
     as_rates,
 )
@@ -350,9 +352,7 @@ def linear_noise_cov(problem, phi0, times, *, lr, batch_size=1, rtol=1e-9, atol=
 
 # -------------------------------------------------------------- temperature by likelihood
 def _loss_on_grid(loss, grid):
-    grid = as_finite_array(grid, "grid", ndim=1)
-    if grid.size < 3 or np.any(np.diff(grid) <= 0):
-        raise ValueError("grid must be increasing with at least 3 points")
+    grid = as_increasing_grid(grid, "grid", min_size=3)
     values = loss(grid[:, None]) if callable(loss) else loss
     return grid, as_finite_array(values, "loss values", shape=(grid.size,))
 
@@ -383,9 +383,7 @@ def gibbs_mean_loss(loss, grid, temperature) -> tuple[float, float]:
     (mean, variance) : tuple of float
     """
     grid, values = _loss_on_grid(loss, grid)
-    t = float(temperature)
-    if not (np.isfinite(t) and t > 0):
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+    t = as_positive_float(temperature, "temperature")
     m, v = _gibbs_moments(values, grid, t)
     return float(m), float(v)
 

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_finite_array, as_nonnegative, as_positive_int, as_symmetric_psd
+from ._validation import (
+    as_finite_array,
+    as_increasing_grid,
+    as_nonnegative,
+    as_positive_float,
+    as_positive_int,
+    as_symmetric_psd,
+)
 
 __all__ = [
     "temperature",
@@ -54,12 +61,8 @@ def gibbs_density(loss, grid, temperature):
     numpy.ndarray, shape (m,)
         The density, integrating to 1 on the grid.
     """
-    grid = as_finite_array(grid, "grid", ndim=1)
-    if grid.size < 3 or np.any(np.diff(grid) <= 0):
-        raise ValueError("grid must be increasing with at least 3 points")
-    t = float(temperature)
-    if not (np.isfinite(t) and t > 0):
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+    grid = as_increasing_grid(grid, "grid", min_size=3)
+    t = as_positive_float(temperature, "temperature")
     values = loss(grid[:, None]) if callable(loss) else loss
     values = as_finite_array(values, "loss values", shape=(grid.size,))
     w = np.exp(-(values - values.min()) / t)
