@@ -107,8 +107,9 @@ def draw_stationary(eta, sigma_x, sigma_y, *, seed=0, chains=400, steps=400, axe
     x0 = _gibbs_samples(px, np.linspace(xlo, xhi, 2001), tx, chains, gen)
     y0 = _gibbs_samples(py, np.linspace(ylo, yhi, 2001), ty, chains, gen)
     if axes is None:  # a fixed layout: constrained layout would double the drawing time
-        fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.9), layout="none", dpi=dpi)
-        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.27, top=0.92, wspace=0.25)
+        # stacked panels, 6.4 in wide: readable when a phone scales the figure to its width
+        fig, axes = plt.subplots(2, 1, figsize=(6.4, 7.4), layout="none", dpi=dpi)
+        fig.subplots_adjust(left=0.12, right=0.97, bottom=0.15, top=0.955, hspace=0.42)
     else:
         fig = axes[0].figure
     try:
@@ -144,7 +145,7 @@ def draw_stationary(eta, sigma_x, sigma_y, *, seed=0, chains=400, steps=400, axe
         ax.set_ylabel(f"density p({name})")
         ax.set_xlim(lo, hi)
         ax.locator_params(nbins=4)  # fewer tick labels to lay out: a faster redraw
-    # one legend under both panels, clear of the data (a panel may lack the exact law)
+    # one legend under the panels, clear of the data (a panel may lack the exact law)
     entries = {}
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels()):
