@@ -1,5 +1,7 @@
 """Chapter 1 widget module: scenes, the shared drawing, the explorer."""
 
+import dataclasses
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -91,7 +93,7 @@ def test_draw_scene_and_fast_update_draw_the_same_iterates(scene):
     static = fig.axes[0].lines[1].get_xydata()
     plt.close(fig)
 
-    sf = gfw.SceneFigure(scene, 0.05, fig=Figure(figsize=(10, 4.2), layout="none"),
+    sf = gfw.SceneFigure(scene, 0.05, fig=Figure(figsize=gfw.FIGSIZE, layout="none"),
                          animated=True)
     first = sf.png(dpi=40)
     assert first[:8] == b"\x89PNG\r\n\x1a\n"
@@ -99,6 +101,29 @@ def test_draw_scene_and_fast_update_draw_the_same_iterates(scene):
     np.testing.assert_allclose(sf.axes[0].lines[1].get_xydata(), static)
     assert "η = 0.2" in sf._title.get_text()
     assert sf.png(dpi=40) != first
+
+
+def test_scene_figure_fits_a_phone_column_and_nothing_is_clipped(scene):
+    # Stacked panels, at most 7 in (700 CSS px) wide, with every label, the title and the
+    # legend inside the figure, and the legend outside both panels (it hides no data).
+    sf = gfw.SceneFigure(scene, 2.3 / scene.lam_star, fig=Figure(figsize=gfw.FIGSIZE,
+                                                                  layout="none"))
+    width, height = sf.fig.get_size_inches()
+    assert width <= 7.0
+    ax, ax2 = sf.axes
+    assert ax.get_position().y0 > ax2.get_position().y1  # contour panel above loss panel
+    sf.png(dpi=40)
+    renderer = sf.fig.canvas.get_renderer()
+    inside = sf.fig.get_tightbbox(renderer)
+    assert inside.x0 >= 0 and inside.y0 >= 0 and inside.x1 <= width and inside.y1 <= height
+    title = sf._title.get_window_extent(renderer)
+    assert title.x0 >= 0 and title.x1 <= sf.fig.bbox.x1 and title.y1 <= sf.fig.bbox.y1
+    (legend,) = sf.fig.legends
+    box = legend.get_window_extent(renderer)
+    for a in (ax, ax2):
+        assert not box.overlaps(a.get_window_extent(renderer))
+    assert not box.overlaps(title)
+    assert ax.get_legend() is None and ax2.get_legend() is None
 
 
 def test_title_says_which_side_of_the_stability_limit(scene):

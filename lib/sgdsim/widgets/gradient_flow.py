@@ -4,10 +4,11 @@ A :class:`Scene` holds everything about one 2-D problem that does not depend on
 the step size -- the loss on a contour grid, the gradient-flow path, the
 curvatures that set the accuracy and the stability of gradient descent -- so
 it is computed once. :func:`draw_scene` then runs gradient descent for one
-step size and draws
+step size and draws, in two panels stacked so that the figure is
+:data:`FIGSIZE` = 6.4 in wide (readable when a phone scales it to its width):
 
-* left: the loss contours, the flow path and the gradient-descent iterates;
-* right: the excess loss :math:`\mathcal L - \mathcal L^*` against time
+* top: the loss contours, the flow path and the gradient-descent iterates;
+* bottom: the excess loss :math:`\mathcal L - \mathcal L^*` against time
   :math:`t`, the flow as a curve and the iterates as markers at
   :math:`t_k = k\eta`.
 
@@ -25,14 +26,23 @@ import numpy as np
 
 from .._validation import as_finite_array, as_positive_int
 from ..dynamics import DivergenceError, gradient_descent, gradient_flow
-from ..plotting import PALETTE
+from ..plotting import PALETTE, unicode_log_ticks
 from . import EXPLORER_DPI, explorer
 
 __all__ = ["Scene", "SceneFigure", "make_scene", "gd_path", "draw_scene",
-           "gradient_flow_explorer"]
+           "gradient_flow_explorer", "FIGSIZE"]
 
 #: Most gradient-descent steps one redraw simulates (keeps an update fast).
 MAX_STEPS = 600
+
+#: Size (inches) of a scene's figure: the panels are stacked, so that the figure is at
+#: most 6.4 in = 640 CSS px wide and its 10-13 pt text stays readable on a phone.
+FIGSIZE = (6.4, 9.3)
+
+# Fixed margins, in inches from the figure's edges (the layout solver of constrained
+# layout would take most of a redraw's time): title, figure legend, contour panel, loss panel.
+_TOP_IN, _BOTTOM_IN, _LEFT_IN, _RIGHT_IN, _GAP_IN = 1.42, 0.62, 0.95, 0.2, 0.75
+_HEIGHT_RATIOS = (1.55, 1.0)
 
 
 @dataclass(frozen=True)
@@ -165,22 +175,15 @@ def gd_path(scene: Scene, lr: float, *, max_steps: int = MAX_STEPS):
             steps //= 2
 
 
-def _plain_power_of_ten(value, _pos=None) -> str:
-    """Tick label ``1e-3`` style for a log axis."""
-    if value <= 0:
-        return ""
-    exponent = int(np.round(np.log10(value)))
-    return f"1e{exponent}" if abs(np.log10(value) - exponent) < 1e-6 else ""
-
-
 class SceneFigure:
     r"""The figure of one scene, with the gradient-descent artists updatable in place.
 
-    Left panel: contours of :math:`\mathcal L - \mathcal L^*`, the flow path
-    (line) and the gradient-descent iterates (markers). Right panel:
+    Top panel: contours of :math:`\mathcal L - \mathcal L^*`, the flow path
+    (line) and the gradient-descent iterates (markers). Bottom panel:
     :math:`\mathcal L - \mathcal L^*` against time, the flow as a curve and the
-    iterates at :math:`t_k = k\eta`. Everything but the iterates and the title
-    depends only on the scene.
+    iterates at :math:`t_k = k\eta`. The one legend, for both panels, sits above
+    them, outside the axes, so that no step size can hide a path behind it. Everything
+    but the iterates and the title depends only on the scene.
 
     Parameters
     ----------
@@ -188,7 +191,8 @@ class SceneFigure:
     lr : float
         The gradient-descent rate :math:`\eta` drawn first.
     fig : matplotlib.figure.Figure, optional
-        Figure to draw into (default: a new pyplot figure).
+        Figure to draw into (default: a new pyplot figure of size :data:`FIGSIZE`).
+        The margins are fixed in inches for that size.
     animated : bool
         Mark the step-size-dependent artists as animated, so that
         :meth:`png` can redraw only them over a cached background (the explorer's
@@ -199,8 +203,6 @@ class SceneFigure:
 
     def __init__(self, scene: Scene, lr: float, *, fig=None, animated: bool = False,
                  max_steps: int = MAX_STEPS):
-        from matplotlib.ticker import FuncFormatter, NullLocator
-
         self.scene = scene
         self.max_steps = as_positive_int(max_steps, "max_steps")
         if fig is None:
@@ -208,18 +210,22 @@ class SceneFigure:
 
             # Fixed margins instead of constrained layout: the layout solver would
             # take most of a redraw's time.
-            fig = plt.figure(figsize=(10.0, 4.2), layout="none")
+            fig = plt.figure(figsize=FIGSIZE, layout="none")
         self.fig = fig
-        ax, ax2 = fig.subplots(1, 2, gridspec_kw={
-            "width_ratios": [1.0, 1.15], "wspace": 0.25,
-            "left": 0.07, "right": 0.98, "bottom": 0.13, "top": 0.86})
+        width, height = fig.get_size_inches()
+        ax, ax2 = fig.subplots(2, 1, gridspec_kw={
+            "height_ratios": _HEIGHT_RATIOS,
+            "hspace": _GAP_IN / ((height - _TOP_IN - _BOTTOM_IN - _GAP_IN) / 2),
+            "left": _LEFT_IN / width, "right": 1 - _RIGHT_IN / width,
+            "bottom": _BOTTOM_IN / height, "top": 1 - _TOP_IN / height})
         # Labels are plain Unicode, not mathtext: parsing mathtext would dominate a redraw.
         xx, yy, zz = scene.grid
         ax.contour(xx, yy, zz, levels=scene.levels, colors="0.65", linewidths=0.8)
         ax.plot(scene.flow_phi[:, 0], scene.flow_phi[:, 1], color=PALETTE["blue"], lw=2.5,
-                label="gradient flow")
+                label="gradient flow Φ(t)")
         (self._path,) = ax.plot([], [], color=PALETTE["vermillion"], lw=0.8, ls="--",
-                                marker="o", ms=4, label="gradient descent Φₖ",
+                                marker="o", ms=4,
+                                label="gradient descent Φₖ, plotted at tₖ = kη",
                                 animated=animated)
         star = scene.problem.minimizer()
         ax.plot(*star, marker="*", ms=13, color=PALETTE["black"], ls="none",
@@ -230,25 +236,28 @@ class SceneFigure:
         ax.set_ylim(scene.ylim)
         ax.set_xlabel("Φ₁")
         ax.set_ylabel("Φ₂")
-        ax.set_aspect("equal", adjustable="box")
-        ax.legend(loc="best", fontsize=9)
+        # The box shrinks to equal scales, centred in the space the grid gives it.
+        ax.set_aspect("equal", adjustable="box", anchor="C")
+        # Above the panels, outside them: no path, however wild, goes behind the legend.
+        # The loss panel draws the same two series in the same styles, so it needs none.
+        top = 1 - _TOP_IN / height
+        fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2,
+                   bbox_to_anchor=(0.5, top + 0.06 / height), fontsize=10,
+                   frameon=False, columnspacing=1.5, handlelength=2.2)
 
         flow_ex = scene.problem.loss(scene.flow_phi) - scene.loss_star
-        ax2.semilogy(scene.flow_time, flow_ex, color=PALETTE["blue"], lw=2.5,
-                     label="gradient flow")
+        ax2.semilogy(scene.flow_time, flow_ex, color=PALETTE["blue"], lw=2.5)
         (self._loss,) = ax2.semilogy([], [], color=PALETTE["vermillion"], lw=0.8, ls="--",
-                                     marker="o", ms=4, label="gradient descent at tₖ = kη",
-                                     animated=animated)
+                                     marker="o", ms=4, animated=animated)
         low = max(float(flow_ex[flow_ex > 0].min()), 1e-12)
         ax2.set_ylim(low / 3, float(flow_ex.max()) * 30)
         ax2.set_xlim(0, scene.t_end)
-        # Plain-text tick labels and no minor ticks: mathtext labels would dominate a redraw.
-        ax2.yaxis.set_minor_locator(NullLocator())
-        ax2.yaxis.set_major_formatter(FuncFormatter(_plain_power_of_ten))
+        # Plain-text tick labels (10⁻³): mathtext labels would dominate a redraw.
+        unicode_log_ticks(ax2.yaxis)
         ax2.set_xlabel("time t (sum of learning rates)")
         ax2.set_ylabel("excess loss L(Φ) − L(Φ*)")
-        ax2.legend(loc="upper right", fontsize=9)
-        self._title = fig.suptitle("", fontsize=11, animated=animated)
+        self._title = fig.suptitle("", y=1 - 0.08 / height, va="top", fontsize=11.5,
+                                   linespacing=1.3, animated=animated)
         self.axes = (ax, ax2)
         self._background = None
         self.update(lr)
@@ -264,13 +273,14 @@ class SceneFigure:
         lr = float(lr)
         local = lr * scene.lam_star
         verdict = "stable near Φ*" if local < 2 else "unstable near Φ*"
-        # Plain text (no mathtext) in the one string that changes at every update.
-        title = f"{scene.name}: gradient descent with η = {lr:.3g}"
+        # Plain text (no mathtext) in the one string that changes at every update; three
+        # short lines, so that it fits the 6.4-in width.
+        first = f"{scene.name}: gradient descent, η = {lr:.3g}"
+        last = f"largest η·λ along the flow = {lr * scene.lam_max:.2f}"
         if t[-1] < scene.t_end - 1e-9:
-            title += f" (first {t.size - 1} steps)"
-        title += (f"\nη·λ* = {local:.2f} at the minimizer ({verdict}: limit 2);  "
-                  f"largest η·λ along the flow = {lr * scene.lam_max:.2f}")
-        self._title.set_text(title)
+            last += f";  first {t.size - 1} steps shown"
+        self._title.set_text(f"{first}\nη·λ* = {local:.2f} at the minimizer "
+                             f"({verdict}: limit 2)\n{last}")
 
     def png(self, dpi: float = 100) -> bytes:
         """Render to PNG bytes, redrawing only the animated artists over a cached background."""
@@ -340,11 +350,13 @@ def gradient_flow_explorer(scenes, *, lr_times_lam=0.5, start=None, dpi=EXPLORER
         s = by_name[scene]
         lr = lr_times_lam / s.lam_star
         if scene not in figures:  # drawn once per scene, outside pyplot
-            figures[scene] = SceneFigure(s, lr, fig=Figure(figsize=(10.0, 4.2), layout="none"),
+            figures[scene] = SceneFigure(s, lr, fig=Figure(figsize=FIGSIZE, layout="none"),
                                           animated=True)
         else:
             figures[scene].update(lr)
-        display(Image(data=figures[scene].png(dpi=dpi), format="png", width=1000))
+        # Shown at its size at 100 dpi (CSS pixels), like the book's static figures.
+        display(Image(data=figures[scene].png(dpi=dpi), format="png",
+                      width=int(round(FIGSIZE[0] * 100))))
 
     return explorer(
         draw,
@@ -387,7 +399,7 @@ def _registered_explorer():
         s = scene(problem)
         lr = lr_times_lam / s.lam_star
         if problem not in figures:
-            figures[problem] = SceneFigure(s, lr, fig=Figure(figsize=(10.0, 4.2), layout="none"),
+            figures[problem] = SceneFigure(s, lr, fig=Figure(figsize=FIGSIZE, layout="none"),
                                            animated=True)
         else:
             figures[problem].update(lr)
