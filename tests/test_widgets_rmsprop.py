@@ -62,6 +62,15 @@ def test_draw_cloud_and_ellipse():
     plt.close(fig)
 
 
+def test_draw_cloud_without_stats_box():
+    res = W.stationary_cloud(1.0, 1.0, 0.02, "SGD", rng=0, chains=30, steps=50)
+    fig, ax = plt.subplots()
+    W.draw_cloud(ax, res, mathtext=False, stats=False, legend=False, title=False)
+    assert len(ax.texts) == 0 and ax.get_legend() is None and ax.get_title() == ""
+    assert len(ax.collections) == 1 and len(ax.lines) == 3   # cloud; 2 Gibbs + 1 predicted
+    plt.close(fig)
+
+
 def test_render_png_returns_a_png():
     res = W.stationary_cloud(1.0, 0.5, 0.02, "SGD", rng=0, chains=30, steps=50)
     png = W.render_png(res, dpi=50)

@@ -135,12 +135,14 @@ def _ellipse(ax, var, r, **kw):
 
 
 def draw_cloud(ax, res: CloudResult, *, limit=None, legend=True, title=True, mathtext=True,
-               max_points=600):
+               max_points=600, stats=True):
     r"""Draw a :class:`CloudResult`: the cloud, Gibbs contours of :math:`e^{-2\mathcal L/\eta'}`
     (1 and 2 standard deviations), the rule's predicted 2-sd ellipse, and the temperatures.
 
     ``mathtext=False`` writes the labels in plain Unicode, which redraws faster (widgets);
     at most ``max_points`` chains are drawn (the temperatures use all of them).
+    ``stats=False`` leaves out the box of measured temperatures (for small panels whose
+    caller shows them elsewhere, e.g. in the title or a shared legend cell).
     """
     h = res.hessian
     t_gibbs = res.lr / 2.0
@@ -157,13 +159,14 @@ def draw_cloud(ax, res: CloudResult, *, limit=None, legend=True, title=True, mat
     _ellipse(ax, var_gibbs, 2.0, color=PALETTE["black"], lw=1.2)
     _ellipse(ax, var_pred, 2.0, color=PALETTE["vermillion"], lw=2.0, ls="--",
              label="this rule's predicted law: 2 sd")
-    tx, ty = res.temperatures
-    ax.text(0.02, 0.02,
-            # plain text (no mathtext): the numbers change at every redraw
-            f"T(x) = {format_value(*tx)}\nT(y) = {format_value(*ty)}\n"
-            f"T(x)/T(y) = {tx.value / ty.value:.3f}   (Gibbs: 1)",
-            transform=ax.transAxes, fontsize=10, va="bottom",
-            bbox=dict(boxstyle="round", facecolor="white", alpha=0.85, edgecolor="0.7"))
+    if stats:
+        tx, ty = res.temperatures
+        ax.text(0.02, 0.02,
+                # plain text (no mathtext): the numbers change at every redraw
+                f"T(x) = {format_value(*tx)}\nT(y) = {format_value(*ty)}\n"
+                f"T(x)/T(y) = {tx.value / ty.value:.3f}   (Gibbs: 1)",
+                transform=ax.transAxes, fontsize=10, va="bottom",
+                bbox=dict(boxstyle="round", facecolor="white", alpha=0.85, edgecolor="0.7"))
     ax.set_xlim(-limit, limit)
     ax.set_ylim(-limit, limit)
     ax.set_aspect("equal")
