@@ -435,26 +435,31 @@ def _run_watched(cmd, *, cwd, env, timeout, poll=0.02):
         return wall, max(peaks.values(), default=0) / 1024, out.read(), rc, err.read()
 
 
-def _cells_seconds(nb_json: bytes) -> float | None:
-    """Kernel time from the first cell's start to the last cell's reply (nbclient timing)."""
+def _cell_stamps(nb_json: bytes) -> list | None:
+    """(start, end) of every executed cell: the kernel's ``execute_input`` and
+    ``execute_reply`` timestamps as nbclient records them; None if the output is unreadable."""
     try:
         nb = json.loads(nb_json)
+        parse = _dt.datetime.fromisoformat
         stamps = []
         for cell in nb["cells"]:
             ex = cell.get("metadata", {}).get("execution", {})
             if "iopub.execute_input" in ex and "shell.execute_reply" in ex:
-                stamps.append((ex["iopub.execute_input"], ex["shell.execute_reply"]))
-        if not stamps:
-            return None
-        parse = _dt.datetime.fromisoformat
-        start = min(parse(a.replace("Z", "+00:00")) for a, _ in stamps)
-        end = max(parse(b.replace("Z", "+00:00")) for _, b in stamps)
-        return (end - start).total_seconds()
+                stamps.append((parse(ex["iopub.execute_input"].replace("Z", "+00:00")),
+                               parse(ex["shell.execute_reply"].replace("Z", "+00:00"))))
+        return stamps
     except (ValueError, KeyError):
         return None
 
 
-def _client_stall_seconds(nb_json: bytes) -> float:
+def _cells_seconds(stamps) -> float | None:
+    """Kernel time from the first cell's start to the last cell's reply."""
+    if not stamps:
+        return None
+    return (max(e for _, e in stamps) - min(s for s, _ in stamps)).total_seconds()
+
+
+def _client_stall_seconds(stamps) -> float:
     """Longest wait between a cell's reply and the next cell's start (kernel timestamps).
 
     The kernel stamps ``execute_input`` when a cell starts and ``execute_reply`` when it
@@ -462,17 +467,8 @@ def _client_stall_seconds(nb_json: bytes) -> float:
     latency (normally milliseconds). A missed wake-up of the client shows here as a gap
     close to the cell timeout.
     """
-    try:
-        nb = json.loads(nb_json)
-    except ValueError:
+    if stamps is None:
         return float("inf")
-    parse = _dt.datetime.fromisoformat
-    stamps = []
-    for cell in nb.get("cells", []):
-        ex = cell.get("metadata", {}).get("execution", {})
-        if "iopub.execute_input" in ex and "shell.execute_reply" in ex:
-            stamps.append((parse(ex["iopub.execute_input"].replace("Z", "+00:00")),
-                           parse(ex["shell.execute_reply"].replace("Z", "+00:00"))))
     gaps = [(nxt[0] - cur[1]).total_seconds() for cur, nxt in zip(stamps, stamps[1:])]
     return max(gaps, default=0.0)
 
@@ -498,17 +494,19 @@ def bench_notebooks(args) -> list[Row]:
             elif rc != 0:
                 failed = err.decode(errors="replace").strip().splitlines()[-1:]
                 break
-            elif (stall := max(_client_stall_seconds(out),
-                               wall - (_cells_seconds(out) or 0.0) - NB_STARTUP_SECONDS)
-                  ) > NB_STALL_SECONDS:
+            else:
+                stamps = _cell_stamps(out)
+                cells_s = _cells_seconds(stamps)
+                stall = max(_client_stall_seconds(stamps),
+                            wall - (cells_s or 0.0) - NB_STARTUP_SECONDS)
+                if stall <= NB_STALL_SECONDS:
+                    walls.append(wall)
+                    mems.append(mem)
+                    cells.append(cells_s)
+                    continue
                 stalls += 1
                 print(f"  {nb.name}: client stalled {stall:.1f} s between cells (missed "
                       "wake-up); repeating", flush=True)
-            else:
-                walls.append(wall)
-                mems.append(mem)
-                cells.append(_cells_seconds(out))
-                continue
             if timeouts + stalls >= NB_MAX_BAD_RUNS:
                 failed = [f"{timeouts} runs killed after {NB_RUN_TIMEOUT:g} s and {stalls} "
                           "stalled runs"]
