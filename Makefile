@@ -4,7 +4,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NB     := $(wildcard chapters/*.ipynb)
 
-.PHONY: venv site-assets book test test-browser check-binder outputs lab clean bench
+# Strict nbval under the CPU dispatch of two other machines (the stored outputs must not depend
+# on the CPU): an AVX2 machine, and an old x86-64-v2 one (OpenBLAS Prescott kernels, no AVX).
+DISPATCH_AVX2 := OPENBLAS_CORETYPE=Haswell NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"
+DISPATCH_V2   := OPENBLAS_CORETYPE=Prescott NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
+
+.PHONY: venv site-assets book test test-dispatch test-browser check-binder outputs lab clean bench
 
 # Front-end files the website serves itself (no CDN): MathJax 3 from the npm registry, pinned
 # in tools/site-assets/package-lock.json, installed into the gitignored node_modules there.
@@ -33,6 +38,12 @@ book: venv site-assets
 ## Unit tests of sgdsim and every chapter notebook under strict nbval.
 test: venv
 	$(VENV)/bin/pytest
+
+## The notebooks under strict nbval again, as an AVX2 machine and an old x86-64-v2 machine
+## would run them (numpy's SIMD dispatch and OpenBLAS's kernels both changed).
+test-dispatch: venv
+	$(DISPATCH_AVX2) $(VENV)/bin/pytest chapters
+	$(DISPATCH_V2) $(VENV)/bin/pytest chapters
 
 ## Drive headless Chromium over the built site (run `make book` first; needs Debian's
 ## chromium + chromium-driver). Screenshots go to _build/screenshots/.

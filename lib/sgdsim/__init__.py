@@ -13,7 +13,8 @@ book's checked claims.
 """
 
 from . import datasets, estimators, plotting, schedules, stationary
-from .checks import Claim, ClaimFailed, check, evaluate, refute
+from .checks import Claim, check, evaluate, refute
+from .claims import ClaimFailed, Claims
 from .dynamics import (
     DivergenceError,
     Trajectory,
@@ -91,14 +92,11 @@ from .adaptive import (
     virial_matrix,
 )
 
-# The claims ledger page.
-from . import ledger
-
 __version__ = "0.1.0"
 
 __all__ = [
     # checks
-    "check", "evaluate", "refute", "Claim", "ClaimFailed",
+    "Claims", "ClaimFailed", "check", "evaluate", "refute", "Claim",
     # problems and dynamics
     "Problem", "Quadratic", "LinearRegression", "LogisticRegression", "NoisyPotential",
     "double_well",
@@ -108,7 +106,7 @@ __all__ = [
     "Estimate", "chain_mean", "batch_means", "autocorr_time", "weighted_fit", "loglog_slope",
     "temperature", "gibbs_density", "sgd_stationary_cov", "langevin_stationary_cov",
     # modules
-    "datasets", "estimators", "plotting", "schedules", "stationary", "ledger",
+    "datasets", "estimators", "plotting", "schedules", "stationary",
     # chapter 1
     "euler", "compare_with_flow", "euler_global_errors", "euler_error_function",
     # chapter 2

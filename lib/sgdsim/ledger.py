@@ -1,21 +1,26 @@
-r"""The claims ledger: every claim the book checks, read from the chapters' stored outputs.
+r"""The claims ledger: every claim of the book, read as data from the chapters' stored outputs.
 
-Each chapter states its numerical claims through :func:`sgdsim.check`, which prints one
-uniform line per claim (:meth:`sgdsim.Claim.__str__`). The chapter notebooks are committed
-*with* their outputs, and strict nbval (``make test``, CI) proves that those stored
-outputs are what a fresh execution prints. So the stored outputs of the committed
-notebooks are the verified state of the book, and this module reads them:
+Each chapter records its claims with a :class:`sgdsim.Claims` object, whose panels and
+summary carry the full records in their output *metadata* (key
+:data:`sgdsim.claims.METADATA_KEY`). The chapter notebooks are committed *with* their
+outputs, and strict nbval (``make test``, CI) proves that those stored outputs are what a
+fresh execution displays. So the stored outputs are the verified state of the book, and this
+module reads them -- as data, never by parsing printed text:
 
-* :func:`notebook_claims` reads one notebook: its title, every claim line (parsed with
-  :func:`sgdsim.checks.parse_claim_line`), and the *problems* that make its outputs
-  untrustworthy or its verification empty -- outputs that are not one clean top-to-bottom
-  run (a code cell never executed, or execution counts out of order: refresh them with
-  ``make outputs``), a cell that raised, a failed claim, a line that looks like a claim
-  but does not parse, or **no claim at all**;
-* :func:`collect` reads every chapter notebook listed in ``_toc.yml`` (in book order),
-  and flags a ``chapters/*.ipynb`` missing from the table of contents;
-* a :class:`Ledger` renders as an HTML table in a notebook (and as text elsewhere);
-  :meth:`Ledger.raise_for_problems` fails loudly, so a book with a problem does not build.
+* :func:`notebook_claims` reads one notebook: its title, every record (numbered within the
+  chapter; a record shown in a panel and again in the summary counts once), and the
+  *problems* that make its outputs untrustworthy or its verification empty -- outputs that
+  are not one clean top-to-bottom run (a code cell never executed, or execution counts out
+  of order: refresh them with ``make outputs``), a cell that raised, a failed claim, records
+  the chapter made but never displayed, or **no claim at all**;
+* :func:`collect` reads every chapter notebook listed in ``_toc.yml`` (in book order), and
+  flags a ``chapters/*.ipynb`` missing from the table of contents;
+* a :class:`Ledger` renders as HTML tables grouped by chapter and kind (and as text
+  elsewhere); :meth:`Ledger.raise_for_problems` fails loudly, so a book with a problem does
+  not build.
+
+This module is not imported by ``import sgdsim`` (it reads the book's ``_toc.yml``); the
+ledger page imports it explicitly.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .checks import ClaimLine, parse_claim_line
+from .claims import KINDS, METADATA_KEY, Record  # noqa: F401 (METADATA_KEY re-exported)
 
 __all__ = ["NotebookClaims", "Ledger", "LedgerError", "notebook_claims", "collect",
            "find_book_root", "toc_files"]
@@ -38,27 +43,24 @@ class LedgerError(RuntimeError):
 
 @dataclass
 class NotebookClaims:
-    """The claims of one notebook and the problems found in it."""
+    """The records of one notebook and the problems found in it."""
 
     path: Path
     title: str
-    claims: list[ClaimLine] = field(default_factory=list)
+    claims: list[Record] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> int:
-        return sum(c.passed for c in self.claims)
+        """Tested records (claims and refutations) that hold."""
+        return sum(c.passed is True for c in self.claims)
 
     @property
     def failed(self) -> int:
-        return len(self.claims) - self.passed
+        return sum(c.passed is False for c in self.claims)
 
-
-_MARK_START = re.compile(r"^[✓✗] ")
-
-
-def _claims(n: int) -> str:
-    return f"{n} claim{'s' if n != 1 else ''}"
+    def count(self, kind: str) -> int:
+        return sum(c.kind == kind for c in self.claims)
 
 
 def _source(cell) -> str:
@@ -66,16 +68,12 @@ def _source(cell) -> str:
     return "".join(src) if isinstance(src, list) else src
 
 
-def _text(output) -> str:
-    text = output.get("text", "")
-    return "".join(text) if isinstance(text, list) else text
-
-
 def notebook_claims(path) -> NotebookClaims:
-    """Read the claims printed in a notebook's stored outputs.
+    """Read the claims recorded in a notebook's stored outputs.
 
-    Claim lines are read from the ``stdout`` stream outputs of the code cells. A line
-    printed twice (e.g. again by a closing summary that prints the ledger) counts once.
+    Records are read from the output metadata that :class:`sgdsim.Claims` panels and
+    summaries write (key :data:`~sgdsim.claims.METADATA_KEY`); a record displayed twice
+    (in its panel and in the summary) counts once.
 
     Parameters
     ----------
@@ -101,7 +99,8 @@ def notebook_claims(path) -> NotebookClaims:
                 title = m.group(1)
                 break
     result = NotebookClaims(path, title)
-    seen = set()
+    records: dict[int, Record] = {}
+    recorded = 0
     counts = []
     for i, cell in enumerate(c for c in nb.get("cells", []) if c.get("cell_type") == "code"):
         if not _source(cell).strip():
@@ -113,19 +112,17 @@ def notebook_claims(path) -> NotebookClaims:
                 result.problems.append(
                     f"code cell {i + 1} raised {out.get('ename', 'an error')}: "
                     f"{out.get('evalue', '')}"[:200])
-            if kind != "stream" or out.get("name") != "stdout":
+            data = (out.get("metadata") or {}).get(METADATA_KEY)
+            if kind not in ("execute_result", "display_data") or not data:
                 continue
-            for line in _text(out).splitlines():
-                parsed = parse_claim_line(line)
-                if parsed is None:
-                    if _MARK_START.match(line):
-                        result.problems.append(f"a line looks like a claim but does not "
-                                               f"parse: {line[:120]!r}")
-                    continue
-                if line in seen:
-                    continue
-                seen.add(line)
-                result.claims.append(parsed)
+            try:
+                recorded = max(recorded, int(data["recorded"]))
+                for d in data["records"]:
+                    rec = Record.from_dict(d)
+                    records.setdefault(rec.n, rec)
+            except (KeyError, TypeError, ValueError) as exc:
+                result.problems.append(f"code cell {i + 1}: unreadable claims data ({exc!r})")
+    result.claims = [records[n] for n in sorted(records)]
     if any(c is None for c in counts):
         result.problems.append("stored outputs are incomplete (a code cell was never "
                                "executed): refresh them with `make outputs`")
@@ -133,11 +130,15 @@ def notebook_claims(path) -> NotebookClaims:
         result.problems.append("stored outputs are not one clean top-to-bottom run "
                                f"(execution counts {counts[:8]}...): refresh them with "
                                "`make outputs`")
-    if not result.claims:
+    if not any(c.kind in ("claim", "refutation") for c in result.claims):
         result.problems.append("no claim is checked in this chapter")
+    missing = sorted(set(range(1, recorded + 1)) - set(records))
+    if missing:
+        result.problems.append(f"{len(missing)} recorded claim(s) never displayed (numbers "
+                               f"{missing[:5]}): end the chapter with claims.summary()")
     for c in result.claims:
-        if not c.passed:
-            result.problems.append(f"claim failed: {c.claim}")
+        if c.passed is False:
+            result.problems.append(f"{c.kind} failed: {c.name}")
     return result
 
 
@@ -187,7 +188,7 @@ def collect(root=None) -> Ledger:
 
 @dataclass
 class Ledger:
-    """Every claim of the book, by chapter; displays as a table in a notebook."""
+    """Every claim of the book, by chapter and kind; displays as tables in a notebook."""
 
     root: Path
     notebooks: list[NotebookClaims]
@@ -195,11 +196,15 @@ class Ledger:
 
     @property
     def claims(self) -> int:
+        """Number of records of every kind."""
         return sum(len(nb.claims) for nb in self.notebooks)
 
     @property
     def passed(self) -> int:
         return sum(nb.passed for nb in self.notebooks)
+
+    def count(self, kind: str) -> int:
+        return sum(nb.count(kind) for nb in self.notebooks)
 
     def all_problems(self) -> list[str]:
         out = list(self.problems)
@@ -208,12 +213,13 @@ class Ledger:
         return out
 
     def summary(self) -> str:
-        failed = self.claims - self.passed
-        chapters = f"{len(self.notebooks)} chapter{'s' if len(self.notebooks) != 1 else ''}"
-        text = (f"{_claims(self.claims)} checked in {chapters}: "
-                f"{self.passed} ✓, {failed} ✗")
-        n = len(self.all_problems())
-        return text + (f"; {n} problem(s)" if n else "; no problems")
+        c, r, d = (self.count(k) for k in KINDS)
+        failed = sum(nb.failed for nb in self.notebooks)
+        n = len(self.notebooks)
+        text = (f"{c} claims, {r} refutations and {d} demonstrations in {n} chapter"
+                f"{'s' if n != 1 else ''}: {self.passed} ✓, {failed} ✗")
+        k = len(self.all_problems())
+        return text + (f"; {k} problem(s)" if k else "; no problems")
 
     def raise_for_problems(self) -> None:
         """Raise :class:`LedgerError` listing every problem (do nothing if there is none)."""
@@ -225,9 +231,9 @@ class Ledger:
     def to_text(self) -> str:
         lines = [self.summary()]
         for i, nb in enumerate(self.notebooks, 1):
-            lines.append(f"{i}. {nb.title} ({nb.path.name}): {_claims(len(nb.claims))}, "
-                         f"{nb.passed} ✓, {nb.failed} ✗")
-            lines += [f"   {c}" for c in nb.claims]
+            counts = ", ".join(f"{nb.count(k)} {k}s" for k in KINDS)
+            lines.append(f"{i}. {nb.title} ({nb.path.name}): {counts}")
+            lines += [f"   {c.text(96)}" for c in nb.claims]
             lines += [f"   PROBLEM: {p}" for p in nb.problems]
         lines += [f"PROBLEM: {p}" for p in self.problems]
         return "\n".join(lines)
@@ -235,33 +241,49 @@ class Ledger:
     def __repr__(self) -> str:
         return self.to_text()
 
+    def counts_html(self) -> str:
+        """One small table: records per chapter and kind."""
+        e = html.escape
+        head = "".join(f'<th scope="col">{k}s</th>' for k in KINDS)
+        rows = []
+        for i, nb in enumerate(self.notebooks, 1):
+            cells = "".join(f"<td>{nb.count(k)}</td>" for k in KINDS)
+            mark = "✓" if not nb.problems else "✗"
+            rows.append(f'<tr><th scope="row"><a href="{e(nb.path.stem)}.html">{i}. '
+                        f"{e(nb.title)}</a></th>{cells}<td>{nb.passed} {mark}</td></tr>")
+        total = "".join(f"<td>{self.count(k)}</td>" for k in KINDS)
+        return ('<table class="sgdsim-claims sgdsim-ledger-counts">'
+                f"<caption>{e(self.summary())}</caption>"
+                f'<thead><tr><th scope="col">chapter</th>{head}'
+                '<th scope="col">hold</th></tr></thead>'
+                f"<tbody>{''.join(rows)}</tbody>"
+                f"<tfoot><tr><th scope=\"row\">book</th>{total}<td>{self.passed}</td></tr>"
+                "</tfoot></table>")
+
     def _repr_html_(self) -> str:
         e = html.escape
-        out = [f"<p><strong>{e(self.summary())}</strong></p>"]
+        out = [self.counts_html()]
         if self.problems:
             out.append("<ul>" + "".join(f"<li>✗ {e(p)}</li>" for p in self.problems) + "</ul>")
-        out.append('<table class="table claims-ledger">')
-        out.append("<caption>Every claim checked in the book, as printed by its chapter"
-                   "</caption>")
-        out.append("<thead><tr>" + "".join(
-            f'<th scope="col">{h}</th>' for h in
-            ("Chapter", "Claim", "Predicted", "Measured", "Deviation", "Pass if", "✓/✗"))
-            + "</tr></thead><tbody>")
         for i, nb in enumerate(self.notebooks, 1):
-            href = e(f"{nb.path.stem}.html")
-            rows = [
-                f"<td>{e(c.claim)}</td><td>{e(c.predicted)}</td><td>{e(c.measured)}</td>"
-                f"<td>{e(c.deviation)}</td><td>{e(c.tolerance)}</td><td>{e(c.mark)}</td>"
-                for c in nb.claims
-            ] + [
-                f'<td colspan="5"><strong>problem:</strong> {e(p)}</td><td>✗</td>'
-                for p in nb.problems
-            ]
-            chapter = (f'<th scope="rowgroup" rowspan="{len(rows)}">'
-                       f'<a href="{href}">{i}. {e(nb.title)}</a></th>')
-            out.append("<tbody>")
-            for k, row in enumerate(rows):
-                out.append(f"<tr>{chapter if k == 0 else ''}{row}</tr>")
-            out.append("</tbody>")
-        out.append("</table>")
+            out.append(f'<h3 class="sgdsim-ledger-chapter"><a href="{e(nb.path.stem)}.html">'
+                       f"{i}. {e(nb.title)}</a></h3>")
+            if nb.problems:
+                out.append("<ul>" + "".join(f"<li>✗ problem: {e(p)}</li>" for p in nb.problems)
+                           + "</ul>")
+            for kind in KINDS:
+                recs = [c for c in nb.claims if c.kind == kind]
+                if not recs:
+                    continue
+                rows = []
+                for c in recs:
+                    name, meas, pred, dev, res, mark = c.cells()
+                    sec = f'<br><span class="sgdsim-section">{e(c.section)}</span>' if c.section else ""
+                    rows.append(f"<tr><td>{e(name)}{sec}</td><td>{e(meas)}</td><td>{e(pred)}</td>"
+                                f"<td>{e(dev)}</td><td>{e(res)}</td><td>{e(mark)}</td></tr>")
+                head = "".join(f'<th scope="col">{h}</th>' for h in
+                               ("claim", "measured", "predicted", "deviation", "resolves", ""))
+                out.append(f'<table class="sgdsim-claims"><caption>{e(kind)}s ({len(recs)})'
+                           f"</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}"
+                           "</tbody></table>")
         return "\n".join(out)
