@@ -41,3 +41,40 @@ def test_references_bib_parses_without_duplicates():
 
     entries = parse_file(str(ROOT / "references.bib")).entries  # raises on a syntax error
     assert len(entries) >= 10
+
+
+def _text_output_lines(nb):
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            if out.output_type == "stream":
+                text = out.text
+            elif out.output_type in ("execute_result", "display_data"):
+                text = out.get("data", {}).get("text/plain", "")
+            else:
+                continue
+            yield from ("".join(text) if isinstance(text, list) else text).splitlines()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_text_output_wider_than_the_text_column(chapter):
+    nb = nbformat.read(ROOT / "chapters" / f"{chapter}.ipynb", as_version=4)
+    wide = [line for line in _text_output_lines(nb) if len(line) > 100]
+    assert not wide, f"{len(wide)} output line(s) over 100 characters, e.g. {wide[0]!r}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_claims_are_data_not_printed_lines(chapter):
+    # claims go through sgdsim.Claims (no ledger= lists, no printing of claim lines) and no
+    # number is rounded by hand so that strict nbval reproduces it
+    import re
+
+    nb = nbformat.read(ROOT / "chapters" / f"{chapter}.ipynb", as_version=4)
+    src = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "ledger=" not in src
+    assert "sgdsim.check(" not in src and "sgdsim.refute(" not in src
+    shim = re.search(r"\b(rounded|r2|floor)\s*=\s*lambda|def (rounded|r2)\b|round\([^()]*"
+                     r"(\([^()]*\))*[^()]*,\s*1\d\)", src)
+    assert shim is None, f"a rounding shim: {shim.group(0)!r}"
+    assert f'sgdsim.Claims("{chapter}")' in src

@@ -40,6 +40,8 @@ of :mod:`sgdsim.widgets` and collects its ``EXPLORERS`` as ``"<module>.<name>"``
 
 from __future__ import annotations
 
+import functools
+
 import importlib
 import pkgutil
 from typing import Any, Callable, NamedTuple
@@ -216,4 +218,20 @@ def explorer(draw, **controls):
                 c.style.description_width = "initial"
             except AttributeError:
                 pass
-    return w.interactive(draw, **controls)
+    return _explorer_class()(draw, **controls)
+
+
+#: The text a stored explorer output shows where no widget front end renders it.
+EXPLORER_TEXT = "Interactive explorer: run the notebook in Jupyter to move its controls."
+
+
+@functools.cache
+def _explorer_class():
+    """``ipywidgets.interactive`` with a short text form (not a 200-character widget repr)."""
+    import ipywidgets as w
+
+    class Explorer(w.interactive):
+        def __repr__(self):
+            return EXPLORER_TEXT
+
+    return Explorer
