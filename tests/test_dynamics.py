@@ -168,3 +168,11 @@ def test_langevin_bad_input(quad2d, rng):
         sgdsim.langevin(quad2d, [0, 0], -0.1, 1.0, 0.1, rng=rng)
     with pytest.raises(sgdsim.DivergenceError, match="Lower the dt"):
         sgdsim.langevin(quad2d, [3, 2], 0.1, 100.0, 1.0, rng=rng)
+
+
+def test_divergence_error_carries_the_step_and_rate(quad2d):
+    lam = np.linalg.eigvalsh(quad2d.hessian()).max()
+    with pytest.raises(sgdsim.DivergenceError) as info:
+        sgdsim.gradient_descent(quad2d, np.ones((1, 2)), 2.5 / lam, 2000)
+    assert isinstance(info.value.step, int) and 0 < info.value.step <= 2000
+    assert info.value.lr == pytest.approx(2.5 / lam)

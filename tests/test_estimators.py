@@ -96,3 +96,31 @@ def test_estimate_unpacks_and_formats():
 def test_estimators_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "pow", "rdiv", "scale"])
+def test_estimate_arithmetic_propagates_errors_like_a_simulation(op):
+    # independent reference: draw a and b from their error distributions and take the spread
+    # of the result (small relative errors, where first-order propagation is accurate)
+    a, b = sgdsim.Estimate(2.0, 0.01), sgdsim.Estimate(-3.0, 0.02)
+    f = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y,
+         "div": lambda x, y: x / y, "pow": lambda x, y: x ** 1.5, "rdiv": lambda x, y: 1 / x,
+         "scale": lambda x, y: -4 * x}[op]
+    g = np.random.default_rng(3)
+    xs = g.normal(a.value, a.stderr, 400_000)
+    ys = g.normal(b.value, b.stderr, 400_000)
+    sim = f(xs, ys)
+    got = f(a, b)
+    assert isinstance(got, sgdsim.Estimate)
+    assert got.value == pytest.approx(f(a.value, b.value))
+    assert got.stderr == pytest.approx(sim.std(), rel=0.01)
+
+
+def test_estimate_arithmetic_errors():
+    e = sgdsim.Estimate(1.0, 0.1)
+    with pytest.raises(ZeroDivisionError):
+        e / 0
+    with pytest.raises(TypeError):
+        e + "x"
+    assert (e - e).stderr == pytest.approx(0.1 * np.sqrt(2))  # treated as independent
+    assert sgdsim.Estimate(2.0, 0.5).relative_error == 0.25

@@ -39,7 +39,21 @@ _CHECK_EVERY = 16
 
 
 class DivergenceError(FloatingPointError):
-    """The iterates blew up: the learning rate is too large for the problem."""
+    """The iterates blew up: the learning rate is too large for the problem.
+
+    Attributes
+    ----------
+    step : int or None
+        The number of updates made when the divergence was detected (checked every few
+        steps and at every save point, so at most a few steps after the blow-up began).
+    lr : float or None
+        The learning rate (step size) in use at that step.
+    """
+
+    def __init__(self, message: str, *, step: int | None = None, lr: float | None = None):
+        super().__init__(message)
+        self.step = step
+        self.lr = lr
 
 
 @dataclass(frozen=True)
@@ -152,7 +166,8 @@ def _iterate(what, problem, phi, rates, direction, record_every, max_norm,
                 continue
             if _diverged(phi, max_norm):
                 raise DivergenceError(
-                    _divergence_message(what, problem, done, rates[k], max_norm, knob)
+                    _divergence_message(what, problem, done, rates[k], max_norm, knob),
+                    step=done, lr=float(rates[k]),
                 )
     time = np.r_[0.0, np.cumsum(rates)][rec]
     return Trajectory(phi=out, time=time, step=rec)

@@ -42,10 +42,92 @@ def _normal_quantile(level: float) -> float:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A value with its standard error."""
+    r"""A value with its standard error, and first-order error propagation.
+
+    Arithmetic with numbers and with other *independent* estimates propagates the
+    standard error to first order (the delta method): for :math:`a \pm s_a` and
+    :math:`b \pm s_b`,
+
+    * :math:`a \pm b` has error :math:`\sqrt{s_a^2 + s_b^2}`;
+    * :math:`ab` and :math:`a/b` have relative error
+      :math:`\sqrt{(s_a/a)^2 + (s_b/b)^2}`;
+    * :math:`a^p` has relative error :math:`|p|\, s_a/|a|`; a number :math:`c` scales the
+      error by :math:`|c|`.
+
+    Only combine estimates from independent runs this way; for correlated quantities
+    estimate the combination per chain instead (e.g. :func:`chain_mean` of a difference).
+    """
 
     value: float
     stderr: float
+
+    # -- first-order error propagation (independent operands) ----------------------------
+    @staticmethod
+    def _parts(other):
+        if isinstance(other, Estimate):
+            return other.value, other.stderr
+        if isinstance(other, (int, float, np.floating, np.integer)):
+            return float(other), 0.0
+        return None
+
+    def __add__(self, other):
+        o = self._parts(other)
+        if o is None:
+            return NotImplemented
+        return Estimate(self.value + o[0], float(np.hypot(self.stderr, o[1])))
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return Estimate(-self.value, self.stderr)
+
+    def __sub__(self, other):
+        o = self._parts(other)
+        if o is None:
+            return NotImplemented
+        return Estimate(self.value - o[0], float(np.hypot(self.stderr, o[1])))
+
+    def __rsub__(self, other):
+        return (-self).__add__(other)
+
+    def __mul__(self, other):
+        o = self._parts(other)
+        if o is None:
+            return NotImplemented
+        v = self.value * o[0]
+        # d(ab) = b da + a db
+        return Estimate(v, float(np.hypot(o[0] * self.stderr, self.value * o[1])))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        o = self._parts(other)
+        if o is None:
+            return NotImplemented
+        if o[0] == 0:
+            raise ZeroDivisionError("Estimate divided by zero")
+        v = self.value / o[0]
+        # d(a/b) = da / b - a db / b^2
+        return Estimate(v, float(np.hypot(self.stderr / o[0], self.value * o[1] / o[0] ** 2)))
+
+    def __rtruediv__(self, other):
+        o = self._parts(other)
+        if o is None:
+            return NotImplemented
+        return Estimate(o[0], o[1]) / self
+
+    def __pow__(self, p):
+        if not isinstance(p, (int, float, np.integer, np.floating)):
+            return NotImplemented
+        if self.value == 0 and p < 1:
+            raise ZeroDivisionError("the error of 0 ** p with p < 1 is undefined")
+        v = self.value ** p
+        return Estimate(float(v), float(abs(p * self.value ** (p - 1)) * self.stderr))
+
+    @property
+    def relative_error(self) -> float:
+        """:math:`s / |v|` (infinite when the value is 0)."""
+        return self.stderr / abs(self.value) if self.value else float("inf")
 
     def ci(self, level: float = 0.95) -> tuple[float, float]:
         """Normal-approximation confidence interval."""
