@@ -191,3 +191,36 @@ def as_nonnegative(value, name: str) -> np.ndarray:
     if np.any(~np.isfinite(arr)) or np.any(arr < 0):
         raise ValueError(f"{name} must be finite and >= 0")
     return arr
+
+
+def as_rate(lr, name: str = "lr", *, positive: bool = True, below: float | None = None,
+            why: str = "") -> float:
+    """Return one learning rate (or time step) as a finite float, checked.
+
+    The one validator of a single rate: finite, ``> 0`` (or ``>= 0`` with
+    ``positive=False``), and below ``below`` when given (``why`` says what that limit is,
+    e.g. "2/lambda_max: no stationary law beyond it").
+    """
+    try:
+        eta = float(np.asarray(lr, dtype=float).reshape(()))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be one number, got {lr!r}") from None
+    if not np.isfinite(eta):
+        raise ValueError(f"{name} must be finite, got {lr!r}")
+    if positive and not eta > 0:
+        raise ValueError(f"{name} must be > 0, got {lr!r}")
+    if not positive and eta < 0:
+        raise ValueError(f"{name} must be >= 0, got {lr!r} (a negative rate climbs the loss)")
+    if below is not None and not eta < below:
+        raise ValueError(f"{name}={lr!r} must be below {below:.4g}" + (f" ({why})" if why else ""))
+    return eta
+
+
+def sym_sqrt(matrix) -> np.ndarray:
+    r"""The symmetric square root :math:`M^{1/2}` of a symmetric PSD matrix, or of a stack of them.
+
+    :math:`M = V\operatorname{diag}(w)V^\top \Rightarrow M^{1/2} = V\operatorname{diag}(\sqrt w)V^\top`
+    (``eigh``); tiny negative eigenvalues from round-off are clipped to 0.
+    """
+    w, v = np.linalg.eigh(np.asarray(matrix, dtype=float))
+    return np.einsum("...ik,...k,...jk->...ij", v, np.sqrt(np.clip(w, 0.0, None)), v)

@@ -1,0 +1,452 @@
+r"""Exact laws on quadratics: every closed form the book's claims are checked against, once each.
+
+On :math:`\mathcal L(\Phi) = \tfrac12 (\Phi-\Phi^*)^\top H (\Phi-\Phi^*) + c` with additive
+gradient noise of covariance :math:`\Sigma/B` (independent across steps), SGD with a constant
+rate :math:`\eta` and a constant preconditioner :math:`P` is the linear recursion
+
+.. math::
+    \delta_{k+1} = (I - \eta P H)\,\delta_k - \eta P \xi_k, \qquad
+    \delta = \Phi - \Phi^*, \quad \operatorname{Cov}\xi_k = \Sigma/B .
+
+Only the noise covariance enters its mean and covariance, whatever the noise's law. With
+:math:`R = P^{1/2}` the change of variables :math:`\delta = R\tilde\delta` turns it into plain
+SGD on :math:`\tilde H = RHR`, :math:`\tilde\Sigma = R\Sigma R`; every function here takes an
+optional ``preconditioner`` and works in those variables.
+
+* :func:`sgd_stationary_cov` -- the discrete Lyapunov equation
+  :math:`C = A C A^\top + \eta^2 P\Sigma P/B`, :math:`A = I - \eta PH`;
+* :func:`langevin_stationary_cov` -- its continuous (Ornstein--Uhlenbeck) model
+  :math:`PHC + CHP = \eta P\Sigma P/B`;
+* :func:`excess_loss` -- :math:`E\mathcal L - \mathcal L^* = \tfrac12\operatorname{tr}(HC)
+  + \tfrac12 m^\top H m` for a law with mean offset :math:`m` and covariance :math:`C`;
+* :func:`stationary_excess_loss` and :func:`expected_excess_loss` -- the converged excess
+  loss :math:`\mathcal L(\eta) - \mathcal L^*` and its exact step-by-step relaxation;
+* :func:`block_update_law` -- the mean and covariance of the average update over a block;
+* :func:`quadratic_moments` -- exact means and covariances of SGD, Euler--Maruyama and the
+  exact SDE at given times;
+* :func:`linear_noise_cov` -- on any loss, the small-:math:`\eta` covariance of SGD around
+  the gradient flow (the linear-noise approximation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import (
+    as_finite_array,
+    as_positive_int,
+    as_rate,
+    as_symmetric_psd,
+    sym_sqrt,
+)
+
+__all__ = [
+    "sgd_stationary_cov",
+    "langevin_stationary_cov",
+    "excess_loss",
+    "stationary_excess_loss",
+    "expected_excess_loss",
+    "block_update_law",
+    "quadratic_moments",
+    "linear_noise_cov",
+]
+
+
+def _matrices(hessian, noise_cov, *, definite=True):
+    h = as_symmetric_psd(np.atleast_2d(hessian), "hessian", definite=definite)
+    s = as_symmetric_psd(np.atleast_2d(noise_cov), "noise_cov", dim=h.shape[0])
+    return h, s
+
+
+def _root(preconditioner, dim):
+    r""":math:`R = P^{1/2}` of a constant preconditioner, or ``None`` for plain SGD.
+
+    ``preconditioner`` is ``None``, per-coordinate scales (shape ``(dim,)``, all > 0), a
+    symmetric positive definite matrix (``(dim, dim)``), or an object with ``scales`` or
+    ``matrix`` (:class:`sgdsim.Diagonal`, :class:`sgdsim.Dense`).
+    """
+    if preconditioner is None:
+        return None
+    p = getattr(preconditioner, "scales", getattr(preconditioner, "matrix", preconditioner))
+    p = np.asarray(p, dtype=float)
+    if p.ndim == 1:
+        s = as_finite_array(p, "preconditioner scales", shape=(dim,))
+        if np.any(s <= 0):
+            raise ValueError("preconditioner scales must be > 0 (a zero rate freezes a "
+                             "coordinate: there is no stationary law)")
+        return np.diag(np.sqrt(s))
+    return sym_sqrt(as_symmetric_psd(p, "preconditioner", dim=dim, definite=True))
+
+
+def _sym(m):
+    return 0.5 * (m + np.swapaxes(m, -1, -2))
+
+
+def _transform(h, s, r):
+    """(H~, Sigma~) = (RHR, R Sigma R), or (H, Sigma) without a preconditioner."""
+    if r is None:
+        return h, s
+    return _sym(r @ h @ r), _sym(r @ s @ r)
+
+
+def _back(c, r):
+    return c if r is None else _sym(r @ c @ r)
+
+
+def sgd_stationary_cov(hessian, noise_cov, lr, batch_size=1, *, preconditioner=None):
+    r"""Exact stationary covariance of SGD on a quadratic with additive noise.
+
+    Solves the discrete Lyapunov equation
+
+    .. math:: C = (I-\eta PH)\,C\,(I-\eta PH)^\top + \eta^2\,P\Sigma P/B
+
+    (:math:`P = I` without a preconditioner). In 1-D,
+    :math:`C = \eta\,\Sigma / (B\,h\,(2 - \eta h))`. A stationary law exists only for
+    :math:`0 < \eta < 2/\lambda_{\max}(P^{1/2}HP^{1/2})`.
+
+    Parameters
+    ----------
+    hessian, noise_cov : array_like, shape (dim, dim), or scalars in 1-D
+        :math:`H` (positive definite) and the single-example :math:`\Sigma` (PSD).
+    lr : float
+    batch_size : int
+    preconditioner : None, array_like (dim,) or (dim, dim), Diagonal or Dense
+
+    Returns
+    -------
+    numpy.ndarray, shape (dim, dim)
+    """
+    from scipy.linalg import solve_discrete_lyapunov
+
+    h, s = _matrices(hessian, noise_cov)
+    r = _root(preconditioner, h.shape[0])
+    ht, st = _transform(h, s, r)
+    lam = np.linalg.eigvalsh(ht)[-1]
+    eta = as_rate(lr, below=2.0 / lam, why="2/lambda_max: beyond it SGD has no stationary law")
+    b = as_positive_int(batch_size, "batch_size")
+    a = np.eye(h.shape[0]) - eta * ht
+    c = solve_discrete_lyapunov(a, eta**2 * st / b)
+    return _back(_sym(c), r)
+
+
+def langevin_stationary_cov(hessian, noise_cov, lr, batch_size=1, *, preconditioner=None):
+    r"""Stationary covariance of the Ornstein--Uhlenbeck (Langevin) model of SGD.
+
+    Solves the continuous Lyapunov equation of the model of Mandt, Hoffman & Blei (2017),
+    in this package's notation,
+
+    .. math:: PH\,C + C\,HP = \eta\,P\Sigma P / B .
+
+    Its excess loss :math:`\tfrac12\operatorname{tr}(HC)` is
+    :math:`\eta\operatorname{tr}\Sigma/(4B)` without a preconditioner (the TZ slope). When
+    :math:`P\Sigma = c\,I` (e.g. :math:`P = \Sigma^{-1}`) the solution is
+    :math:`C = T H^{-1}` with :math:`T = \eta c/(2B)`: the Gibbs law, whatever :math:`H`.
+    """
+    from scipy.linalg import solve_continuous_lyapunov
+
+    h, s = _matrices(hessian, noise_cov)
+    r = _root(preconditioner, h.shape[0])
+    ht, st = _transform(h, s, r)
+    eta = as_rate(lr, positive=False)
+    b = as_positive_int(batch_size, "batch_size")
+    c = solve_continuous_lyapunov(ht, eta * st / b)
+    return _back(_sym(c), r)
+
+
+def excess_loss(hessian, cov, mean=None) -> float:
+    r"""Mean excess loss of a law on a quadratic: :math:`\tfrac12\operatorname{tr}(HC) + \tfrac12 m^\top H m`.
+
+    :math:`E[\mathcal L(\Phi)] - \mathcal L^*` when :math:`\Phi - \Phi^*` has mean
+    :math:`m` (default 0) and covariance :math:`C`.
+    """
+    h = np.atleast_2d(np.asarray(hessian, dtype=float))
+    c = np.atleast_2d(np.asarray(cov, dtype=float))
+    out = 0.5 * np.trace(h @ c)
+    if mean is not None:
+        m = np.atleast_1d(np.asarray(mean, dtype=float))
+        out += 0.5 * m @ h @ m
+    return float(out)
+
+
+def stationary_excess_loss(hessian, noise_cov, lr, batch_size=1, *, preconditioner=None):
+    r"""Exact converged excess loss :math:`\mathcal L(\eta) - \mathcal L^*` of SGD on a quadratic.
+
+    :math:`\tfrac12\operatorname{tr}(H\,C_\eta)` with :math:`C_\eta` from
+    :func:`sgd_stationary_cov`; in 1-D :math:`\eta\,\Sigma / (2B\,(2 - \eta h))`.
+
+    Parameters
+    ----------
+    hessian, noise_cov : array_like, shape (dim, dim) or scalars in 1-D
+    lr : float or array_like
+        One rate or several.
+    batch_size : int
+    preconditioner : optional, as in :func:`sgd_stationary_cov`
+
+    Returns
+    -------
+    float, or numpy.ndarray shaped like ``lr``
+    """
+    h, _ = _matrices(hessian, noise_cov)
+    rates = as_finite_array(lr, "lr", ndim=(0, 1))
+    out = np.array([excess_loss(h, sgd_stationary_cov(h, noise_cov, float(e), batch_size,
+                                                      preconditioner=preconditioner))
+                    for e in np.atleast_1d(rates)])
+    return float(out[0]) if rates.ndim == 0 else out
+
+
+def expected_excess_loss(hessian, noise_cov, lr, steps, *, delta0=None, cov0=None,
+                         batch_size=1, preconditioner=None) -> np.ndarray:
+    r"""Exact :math:`E[\mathcal L(\Phi_k)] - \mathcal L^*` of SGD on a quadratic, step by step.
+
+    Start from a law with mean offset :math:`\delta_0 = E\Phi_0 - \Phi^*` and covariance
+    :math:`C_0`. In the variables of the module notes, with
+    :math:`\tilde H = Q\,\mathrm{diag}(\mu)\,Q^\top` and :math:`\lambda_a = 1 - \eta\mu_a`,
+
+    .. math::
+        E[\mathcal L_k] - \mathcal L^* = \tfrac12\sum_a \mu_a\Bigl(\lambda_a^{2k}
+        \bigl(m_a^2 + D_{aa}\bigr) + N_{aa}\,\frac{1-\lambda_a^{2k}}{1-\lambda_a^2}\Bigr),
+
+    :math:`m = Q^\top R^{-1}\delta_0`, :math:`D = Q^\top R^{-1} C_0 R^{-1} Q`,
+    :math:`N = \eta^2 Q^\top\tilde\Sigma Q/B`: each eigendirection relaxes geometrically,
+    at rate :math:`\lambda_a^2` per step, to its stationary share. Exact at every rate (also
+    an unstable one, where it grows). Started from the stationary law of a previous rate
+    (``cov0 = sgd_stationary_cov(H, Sigma, previous)``) it is the relaxation after a
+    learning-rate drop; as :math:`k \to \infty` it tends to :func:`stationary_excess_loss`.
+
+    Parameters
+    ----------
+    hessian, noise_cov : array_like (dim, dim)
+    lr : float >= 0
+    steps : int or array_like of int >= 0
+        The step counts :math:`k` to evaluate at.
+    delta0 : array_like (dim,), optional
+        Default 0.
+    cov0 : array_like (dim, dim), optional
+        Default 0 (a deterministic start).
+    batch_size : int
+    preconditioner : optional, as in :func:`sgd_stationary_cov`
+
+    Returns
+    -------
+    numpy.ndarray, shaped like ``steps``
+    """
+    h, s = _matrices(hessian, noise_cov, definite=False)
+    dim = h.shape[0]
+    eta = as_rate(lr, positive=False)
+    b = as_positive_int(batch_size, "batch_size")
+    d0 = (np.zeros(dim) if delta0 is None
+          else as_finite_array(np.atleast_1d(delta0), "delta0", shape=(dim,)))
+    c0 = (np.zeros((dim, dim)) if cov0 is None
+          else as_symmetric_psd(np.atleast_2d(cov0), "cov0", dim=dim))
+    k = np.asarray(steps)
+    if not np.issubdtype(k.dtype, np.integer) or np.any(k < 0):
+        raise ValueError("steps must be non-negative integers")
+    r = _root(preconditioner, dim)
+    ht, st = _transform(h, s, r)
+    mu, q = np.linalg.eigh(ht)
+    lam = 1.0 - eta * mu
+    rinv = np.eye(dim) if r is None else np.linalg.inv(r)
+    m = q.T @ rinv @ d0
+    dd = np.einsum("ia,ij,ja->a", q, rinv @ c0 @ rinv.T, q)
+    n = eta**2 * np.einsum("ia,ij,ja->a", q, st, q) / b
+    lam2k = lam[None, :] ** (2 * k.reshape(-1, 1))
+    denom = 1.0 - lam**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        geo = np.where(np.abs(denom) > 1e-15, (1.0 - lam2k) / denom, k.reshape(-1, 1))
+    out = 0.5 * (mu * (lam2k * (m**2 + dd) + n * geo)).sum(axis=1)
+    return out.reshape(k.shape)
+
+
+def block_update_law(hessian, noise_cov, delta0, lr, block, batch_size=1):
+    r"""Exact mean and covariance of the average update of a block of SGD steps on a quadratic.
+
+    SGD with constant rate :math:`\eta` is :math:`e_{k+1} = A e_k - \eta\,\xi_k`,
+    :math:`A = I - \eta H`. The average update over a block of :math:`L` steps started at
+    :math:`e_0`, :math:`u = (e_0 - e_L)/(L\eta)`, has
+
+    .. math::
+        E\,u = \frac{(I - A^L)\,e_0}{L\,\eta}, \qquad
+        \operatorname{Cov} u = \frac{1}{L^2} \sum_{m=0}^{L-1} A^m\,\frac{\Sigma}{B}\,A^m .
+
+    As the block's time :math:`L\eta \to 0`, :math:`E\,u \to H e_0 = g(\Phi_0)` and
+    :math:`\operatorname{Cov} u \to \Sigma/(BL)`: the average update is the gradient plus
+    noise whose variance falls like one over the block length.
+
+    Parameters
+    ----------
+    hessian, noise_cov : array_like, shape (dim, dim)
+    delta0 : array_like, shape (dim,)
+        :math:`e_0 = \Phi_0 - \Phi^*` at the block's start.
+    lr : float > 0
+    block : int >= 1
+        :math:`L`.
+    batch_size : int >= 1
+
+    Returns
+    -------
+    mean : numpy.ndarray, shape (dim,)
+    cov : numpy.ndarray, shape (dim, dim)
+    """
+    h, s = _matrices(hessian, noise_cov, definite=False)
+    d = h.shape[0]
+    e0 = as_finite_array(np.atleast_1d(delta0), "delta0", shape=(d,))
+    eta = as_rate(lr)
+    L = as_positive_int(block, "block")
+    b = as_positive_int(batch_size, "batch_size")
+    a = np.eye(d) - eta * h
+    powers = np.empty((L, d, d))
+    powers[0] = np.eye(d)
+    for m in range(1, L):  # L matrix products of size dim x dim; L is a block length
+        powers[m] = powers[m - 1] @ a
+    a_L = powers[-1] @ a
+    mean = (np.eye(d) - a_L) @ e0 / (L * eta)
+    cov = np.einsum("mij,jk,mlk->il", powers, s / b, powers) / L**2
+    return mean, _sym(cov)
+
+
+def _times_as_steps(times, step, what) -> np.ndarray:
+    k = np.rint(times / step).astype(int)
+    if np.any(np.abs(k * step - times) > 1e-9 * np.maximum(1.0, times)):
+        raise ValueError(f"every time must be a whole number of {what} steps {step:g}")
+    return k
+
+
+def quadratic_moments(problem, phi0, times, *, lr, method="sgd", dt=None, batch_size=1):
+    r"""Exact mean and covariance at the given times on a quadratic with constant noise.
+
+    With :math:`H` the Hessian, :math:`\Phi^*` the minimizer and :math:`\Sigma` the
+    single-example noise covariance, :math:`\delta = \Phi - \Phi^*` obeys
+
+    * ``method="sgd"`` (step :math:`\eta`): :math:`\delta_{k+1} = (I - \eta H)\delta_k + \xi_k`,
+      :math:`\operatorname{Cov}\xi = \eta^2\Sigma/B`;
+    * ``method="em"`` (Euler--Maruyama of the SDE with step ``dt``):
+      :math:`\delta_{k+1} = (I - \Delta t H)\delta_k + \xi_k`,
+      :math:`\operatorname{Cov}\xi = \Delta t\,\eta\Sigma/B`;
+    * ``method="exact"`` (the SDE :math:`d\delta = -H\delta\,dt + \sqrt{\eta\Sigma/B}\,dW`):
+      :math:`E\delta(t) = e^{-Ht}\delta_0`,
+      :math:`\operatorname{Cov}\delta(t) = C_\infty - e^{-Ht}C_\infty e^{-Ht}` with
+      :math:`C_\infty` from :func:`langevin_stationary_cov`.
+
+    The first two hold for any noise distribution (only its covariance enters).
+
+    Parameters
+    ----------
+    problem : Problem
+        A quadratic loss with constant noise (e.g. :class:`sgdsim.Quadratic`).
+    phi0 : array_like, shape (dim,)
+    times : array_like, shape (m,)
+        Non-negative; for ``"sgd"`` and ``"em"`` whole multiples of the step.
+    lr : float
+    method : {"sgd", "em", "exact"}
+    dt : float
+        The Euler--Maruyama step (``method="em"`` only).
+    batch_size : int
+
+    Returns
+    -------
+    mean : numpy.ndarray, shape (m, dim)
+    cov : numpy.ndarray, shape (m, dim, dim)
+    """
+    if not getattr(problem, "noise_is_constant", False):
+        raise ValueError("quadratic_moments needs a problem with constant gradient noise")
+    eta = as_rate(lr)
+    b = as_positive_int(batch_size, "batch_size")
+    phi0 = as_finite_array(phi0, "phi0", shape=(problem.dim,))
+    times = as_finite_array(times, "times", ndim=1)
+    if np.any(times < 0):
+        raise ValueError("times must be >= 0")
+    star = problem.minimizer()
+    h = np.atleast_2d(problem.hessian(star))
+    sigma = np.atleast_2d(problem.noise_cov())
+    d0 = phi0 - star
+    dim = problem.dim
+    if method == "exact":
+        w, v = np.linalg.eigh(h)
+        c_inf = langevin_stationary_cov(h, sigma, eta, b)
+        mean = np.empty((times.size, dim))
+        cov = np.empty((times.size, dim, dim))
+        for i, t in enumerate(times):
+            e = (v * np.exp(-w * t)) @ v.T
+            mean[i] = star + e @ d0
+            cov[i] = c_inf - e @ c_inf @ e
+        return mean, cov
+    if method == "sgd":
+        step, q = eta, eta**2 * sigma / b
+    elif method == "em":
+        if dt is None:
+            raise ValueError('method="em" needs dt=')
+        step = as_rate(dt, "dt")
+        q = step * eta * sigma / b
+    else:
+        raise ValueError(f'method must be "sgd", "em" or "exact", got {method!r}')
+    ks = _times_as_steps(times, step, method)
+    a = np.eye(dim) - step * h
+    mean = np.empty((times.size, dim))
+    cov = np.empty((times.size, dim, dim))
+    m, c = d0.copy(), np.zeros((dim, dim))
+    k_now = 0
+    for i in np.argsort(ks, kind="stable"):
+        for _ in range(ks[i] - k_now):
+            m = a @ m
+            c = a @ c @ a.T + q
+        k_now = ks[i]
+        mean[i] = star + m
+        cov[i] = c
+    return mean, cov
+
+
+def linear_noise_cov(problem, phi0, times, *, lr, batch_size=1, rtol=1e-9, atol=1e-12):
+    r"""Gradient-flow path and the covariance of SGD around it to first order in :math:`\eta`.
+
+    For small :math:`\eta`, SGD from :math:`\Phi_0` stays within :math:`O(\sqrt\eta)` of the
+    gradient flow :math:`\bar\Phi(t)`, and the fluctuation is approximately Gaussian with
+    covariance :math:`C(t)` solving the linearized (Lyapunov) equation
+
+    .. math::
+        \dot{\bar\Phi} = -g(\bar\Phi), \qquad
+        \dot C = -H(\bar\Phi)\,C - C\,H(\bar\Phi) + \eta\,\Sigma(\bar\Phi)/B,
+        \qquad C(0) = 0
+
+    (van Kampen's linear-noise approximation), so
+    :math:`E\|\Phi(t) - \bar\Phi(t)\|^2 = \operatorname{tr} C(t)\,(1 + O(\eta))`.
+
+    Parameters
+    ----------
+    problem : Problem
+        Needs ``grad``, ``hessian`` and ``noise_cov``.
+    phi0 : array_like, shape (dim,)
+    times : array_like, shape (m,)
+        Non-decreasing, >= 0.
+    lr : float
+
+    Returns
+    -------
+    path : numpy.ndarray, shape (m, dim)
+    cov : numpy.ndarray, shape (m, dim, dim)
+    """
+    from scipy.integrate import solve_ivp
+
+    eta = as_rate(lr)
+    b = as_positive_int(batch_size, "batch_size")
+    phi0 = as_finite_array(phi0, "phi0", shape=(problem.dim,))
+    times = as_finite_array(times, "times", ndim=1)
+    if times[0] < 0 or np.any(np.diff(times) < 0):
+        raise ValueError("times must be >= 0 and non-decreasing")
+    d = problem.dim
+
+    def rhs(t, y):
+        m, c = y[:d], y[d:].reshape(d, d)
+        h = np.asarray(problem.hessian(m)).reshape(d, d)
+        s = np.asarray(problem.noise_cov(m)).reshape(d, d)
+        dc = -h @ c - c @ h + eta * s / b
+        return np.r_[-problem.grad(m), dc.ravel()]
+
+    if times[-1] == 0:
+        return np.repeat(phi0[None], times.size, 0), np.zeros((times.size, d, d))
+    y0 = np.r_[phi0, np.zeros(d * d)]
+    sol = solve_ivp(rhs, (0.0, float(times[-1])), y0, t_eval=times, rtol=rtol, atol=atol,
+                    method="DOP853")
+    if not sol.success:
+        raise RuntimeError(f"linear_noise_cov: the ODE solver failed: {sol.message}")
+    y = sol.y.T
+    return y[:, :d], _sym(y[:, d:].reshape(-1, d, d))
