@@ -7,7 +7,7 @@ import pytest
 from scipy.linalg import expm
 
 import sgdsim
-from sgdsim import estimators, fokker_planck, sde
+from sgdsim import estimators, fokker_planck, gibbs, sde
 
 
 def test_gradient_flow_default_tolerances_match_the_matrix_exponential(quad2d):

@@ -1,0 +1,424 @@
+r"""Gibbs densities and stationary laws in one dimension: temperatures, densities, fits.
+
+Langevin dynamics :math:`d\Phi = -\nabla\mathcal L\,dt + \sqrt{\eta\Sigma/B}\,dW` with
+isotropic :math:`\Sigma = \sigma^2 I` has the Gibbs density :math:`p \propto e^{-\mathcal L/T}`
+as its stationary law, at temperature :math:`T = \eta\sigma^2/(2B)`. SGD itself has that law
+only as :math:`\eta \to 0`:
+
+* :func:`temperature` -- :math:`T = \eta\sigma^2/(2B)`;
+* :func:`gibbs_density`, :func:`gibbs_mean_loss` -- the Gibbs density on a 1-D grid and the
+  mean and variance of the loss under it (one set of weights, :func:`_gibbs_weights`);
+* :func:`fit_temperature` -- the maximum-likelihood temperature of samples;
+* :func:`sgd_stationary_density` -- SGD's *exact* stationary density at a finite rate in 1-D
+  (no SDE approximation), and :func:`sgd_stationary_temperature`, the temperature that law
+  has under :func:`fit_temperature`;
+* :func:`rmsprop_temperature`, :func:`rmsprop_temperature_factor` -- RMSProp's temperature
+  :math:`c(\beta)\,\eta\sigma/(2\sqrt B)`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import (
+    as_finite_array,
+    as_generator,
+    as_increasing_grid,
+    as_nonnegative,
+    as_positive_float,
+    as_positive_int,
+    as_rate,
+)
+from .estimators import Estimate, chain_mean
+from .preconditioners import RMSProp
+
+__all__ = [
+    "temperature",
+    "gibbs_density",
+    "gibbs_mean_loss",
+    "fit_temperature",
+    "sgd_stationary_density",
+    "sgd_stationary_temperature",
+    "rmsprop_temperature",
+    "rmsprop_temperature_factor",
+]
+
+
+def temperature(lr, noise_var, batch_size=1):
+    r"""Langevin temperature :math:`T = \eta\,\sigma^2 / (2B)`.
+
+    The factor :math:`\tfrac12` is exact: the SDE's diffusion coefficient is
+    :math:`\eta\sigma^2/(2B)` per unit time, and flux balance
+    :math:`D\,p' = -p\,\mathcal L'` gives :math:`p \propto e^{-\mathcal L/D}`.
+    """
+    lr = as_nonnegative(lr, "lr")
+    noise_var = as_nonnegative(noise_var, "noise_var")
+    b = as_positive_int(batch_size, "batch_size")
+    return lr * noise_var / (2.0 * b)
+
+
+def _loss_on_grid(loss, grid):
+    grid = as_increasing_grid(grid, "grid", min_size=3)
+    values = loss(grid[:, None]) if callable(loss) else loss
+    return grid, as_finite_array(values, "loss values", shape=(grid.size,))
+
+
+def _gibbs_weights(values, grid, t):
+    """Unnormalized Gibbs weights e^{-(L - min L)/T} and their trapezoidal integral Z."""
+    w = np.exp(-(values - values.min()) / t)
+    return w, np.trapezoid(w, grid)
+
+
+def _gibbs_moments(values, grid, t):
+    w, z = _gibbs_weights(values, grid, t)
+    m = np.trapezoid(w * values, grid) / z
+    v = np.trapezoid(w * (values - m) ** 2, grid) / z
+    return m, v
+
+
+def gibbs_density(loss, grid, temperature):
+    r"""The Gibbs density :math:`p(x) = e^{-\mathcal L(x)/T} / Z` on a 1-D grid.
+
+    :math:`Z` is computed by the trapezoidal rule on the grid, so the grid
+    must cover the mass (a few :math:`\sqrt{T/\mathcal L''}` past the wells).
+
+    Parameters
+    ----------
+    loss : callable or array_like
+        :math:`\mathcal L` evaluated on the grid, or a callable taking
+        ``grid[:, None]`` (shape ``(m, 1)``) and returning shape ``(m,)``.
+    grid : array_like, shape (m,)
+        Increasing points.
+    temperature : float > 0
+
+    Returns
+    -------
+    numpy.ndarray, shape (m,)
+        The density, integrating to 1 on the grid.
+    """
+    grid, values = _loss_on_grid(loss, grid)
+    w, z = _gibbs_weights(values, grid, as_positive_float(temperature, "temperature"))
+    return w / z
+
+
+def gibbs_mean_loss(loss, grid, temperature) -> tuple[float, float]:
+    r"""Mean and variance of :math:`\mathcal L` under the Gibbs density :math:`e^{-\mathcal L/T}/Z`.
+
+    Integrals by the trapezoidal rule on ``grid`` (which must cover the mass).
+    Their derivative is :math:`\frac{d}{dT}E_T[\mathcal L] = \operatorname{Var}_T[\mathcal L]/T^2 > 0`.
+
+    Parameters
+    ----------
+    loss : callable or array_like
+        As in :func:`sgdsim.gibbs_density`.
+    grid : array_like, shape (m,)
+    temperature : float > 0
+
+    Returns
+    -------
+    (mean, variance) : tuple of float
+    """
+    grid, values = _loss_on_grid(loss, grid)
+    t = as_positive_float(temperature, "temperature")
+    m, v = _gibbs_moments(values, grid, t)
+    return float(m), float(v)
+
+
+def fit_temperature(loss_samples, loss, grid) -> Estimate:
+    r"""Maximum-likelihood temperature of samples under :math:`p_T(x) \propto e^{-\mathcal L(x)/T}`.
+
+    The Gibbs densities form an exponential family with sufficient statistic
+    :math:`\mathcal L`, so the likelihood equation is moment matching:
+    :math:`\hat T` solves :math:`E_{\hat T}[\mathcal L] = \overline{\mathcal L}`,
+    the sample mean of the loss. The standard error follows by the delta method,
+
+    .. math:: \operatorname{se}(\hat T) = \operatorname{se}(\overline{\mathcal L})\,
+              \hat T^2 / \operatorname{Var}_{\hat T}[\mathcal L],
+
+    with :math:`\operatorname{se}(\overline{\mathcal L})` from
+    :func:`sgdsim.chain_mean` -- the spread of per-chain time averages -- which
+    is valid whatever the autocorrelation along the chains.
+
+    Parameters
+    ----------
+    loss_samples : array_like, shape (records, chains), or Estimate
+        :math:`\mathcal L(\Phi)` along independent chains after burn-in (at least
+        2 chains), or an already computed mean with its standard error.
+    loss : callable or array_like
+        :math:`\mathcal L` on the grid (as in :func:`sgdsim.gibbs_density`).
+    grid : array_like, shape (m,)
+        Increasing points covering the mass of the density.
+
+    Returns
+    -------
+    Estimate
+    """
+    from scipy.optimize import brentq
+
+    grid, values = _loss_on_grid(loss, grid)
+    est = loss_samples if isinstance(loss_samples, Estimate) else chain_mean(loss_samples)
+    lo_v, hi_v = values.min(), float(np.trapezoid(values, grid) / (grid[-1] - grid[0]))
+    if not lo_v < est.value < hi_v:
+        raise ValueError(
+            f"the mean sample loss {est.value:.4g} is outside the range of Gibbs means on this "
+            f"grid ({lo_v:.4g}, {hi_v:.4g}): widen the grid or check the samples"
+        )
+    scale = max(float(np.ptp(values)), 1e-300)
+
+    def f(log_t):
+        return _gibbs_moments(values, grid, np.exp(log_t))[0] - est.value
+
+    lo, hi = np.log(scale * 1e-8), np.log(scale * 1e8)
+    log_t = brentq(f, lo, hi, xtol=1e-14, rtol=1e-13)
+    t = float(np.exp(log_t))
+    var = _gibbs_moments(values, grid, t)[1]
+    return Estimate(t, float(est.stderr * t * t / var))
+
+
+# --------------------------------------------------------- exact finite-rate stationary law
+#: Kernel weights below e^-40 (relative size < 1e-17) are dropped: they only add
+#: subnormal numbers, which make a dense solve very slow, and they make the matrix banded.
+_KERNEL_Z2_CUT = 80.0
+
+
+def _kernel_null_vector(grid, mean, sd, loss_values):
+    r"""Invariant vector of the row-stochastic Gaussian kernel ``K[i, j] ~ exp(-(x_j - m_i)^2 / 2 sd^2)``.
+
+    Each row keeps the grid points within :math:`\sqrt{80}` standard deviations of its
+    mean, so ``K`` is banded (the band is the step noise plus the largest drift
+    :math:`\eta|\mathcal L'|` on the grid). The stationary equation
+    :math:`(K^\top - I)\pi = 0` has one redundant row (its rows sum to zero); it is
+    replaced by :math:`\pi_p = 1` at the grid point ``p`` of least loss, where
+    :math:`\pi` is largest, and the banded system is solved by LU (a dense solve when
+    the band is wide). The result is unnormalized.
+    """
+    from scipy.linalg import solve_banded
+
+    m = grid.size
+    dx = (grid[-1] - grid[0]) / (m - 1)
+    half = int(np.ceil(np.sqrt(_KERNEL_Z2_CUT) * sd / dx)) + 1
+    centre = np.rint((mean - grid[0]) / dx).astype(int)  # nearest grid index of each mean
+    p = int(np.argmin(loss_values))
+    rhs = np.zeros(m)
+    rhs[p] = 1.0
+    band = half + int(np.max(np.abs(centre - np.arange(m))))
+    if 2 * band + 1 > m // 4:  # a wide band: solve densely
+        z2 = ((grid[None, :] - mean[:, None]) / sd) ** 2
+        k = np.where(z2 < _KERNEL_Z2_CUT, np.exp(-0.5 * np.minimum(z2, _KERNEL_Z2_CUT)), 0.0)
+        _check_rows(k.sum(axis=1), grid, mean)
+        a = (k / k.sum(axis=1, keepdims=True)).T
+        a[np.arange(m), np.arange(m)] -= 1.0
+        a[p] = 0.0
+        a[p, p] = 1.0
+        return np.linalg.solve(a, rhs)
+    cols = centre[:, None] + np.arange(-half, half + 1)[None, :]  # (m, 2 half + 1)
+    inside = (cols >= 0) & (cols < m)
+    z2 = ((grid[np.clip(cols, 0, m - 1)] - mean[:, None]) / sd) ** 2
+    keep = inside & (z2 < _KERNEL_Z2_CUT)
+    w = np.where(keep, np.exp(-0.5 * np.minimum(z2, _KERNEL_Z2_CUT)), 0.0)
+    _check_rows(w.sum(axis=1), grid, mean)
+    w /= w.sum(axis=1, keepdims=True)  # k[i, j]: step i -> j, conditioned on staying on the grid
+    rows = np.broadcast_to(np.arange(m)[:, None], cols.shape)
+    src, dst, val = rows[keep], cols[keep], w[keep]  # A = K^T - I has A[dst, src] = val
+    lower = max(1, int(np.max(dst - src)))  # A[r, s] != 0 only for -upper <= r - s <= lower
+    upper = max(1, int(np.max(src - dst)))
+    ab = np.zeros((lower + upper + 1, m))  # banded storage: ab[upper + r - s, s] = A[r, s]
+    ab[upper + dst - src, src] = val
+    ab[upper] -= 1.0
+    s_lo, s_hi = max(0, p - lower), min(m, p + upper + 1)  # row p of A becomes pi_p = 1
+    ab[upper + p - np.arange(s_lo, s_hi), np.arange(s_lo, s_hi)] = 0.0
+    ab[upper, p] = 1.0
+    return solve_banded((lower, upper), ab, rhs)
+
+
+def _check_rows(total, grid, mean):
+    if np.any(total == 0):
+        i = int(np.argmin(total))
+        raise ValueError(
+            f"one SGD step from x = {grid[i]:.4g} lands far outside the grid (mean "
+            f"{mean[i]:.4g}): the grid must hold the chain; widen it or lower lr"
+        )
+
+
+def _step_noise_sd(problem, lr, batch_size, what) -> tuple[float, int, float]:
+    r"""(:math:`\eta`, :math:`B`, the step noise :math:`\eta\sigma/\sqrt B`) of 1-D SGD, checked."""
+    if problem.dim != 1 or not getattr(problem, "noise_is_constant", False):
+        raise ValueError(f"{what} needs a 1-D problem with constant noise")
+    eta = as_rate(lr)
+    b = as_positive_int(batch_size, "batch_size")
+    sd = eta * np.sqrt(float(np.atleast_2d(problem.noise_cov())[0, 0]) / b)
+    if not sd > 0:
+        raise ValueError("the gradient noise is zero: SGD has no stationary density")
+    return eta, b, sd
+
+
+def sgd_stationary_density(problem, lr, grid, *, batch_size=1) -> np.ndarray:
+    r"""Exact stationary density of 1-D SGD with Gaussian gradient noise at rate :math:`\eta`.
+
+    With :math:`\hat g = \mathcal L'(x) + \varepsilon`,
+    :math:`\varepsilon \sim \mathcal N(0, \sigma^2/B)`, one SGD step moves
+    :math:`x` to :math:`y \sim \mathcal N(x - \eta\mathcal L'(x),\ \eta^2\sigma^2/B)`.
+    The stationary density solves :math:`p(y) = \int K(x \to y)\,p(x)\,dx`;
+    discretized on the grid (Nyström with trapezoidal weights, rows
+    renormalized on the grid), it is the left null vector of :math:`K - I`, found
+    by a banded solve with the balance equation at the point of least loss replaced
+    by :math:`\pi = 1` there (well conditioned even when the wells are decoupled
+    to round-off at low temperature).
+    No SDE approximation is made: this is SGD's own law at finite :math:`\eta`,
+    which tends to the Gibbs density at :math:`T = \eta\sigma^2/(2B)` as
+    :math:`\eta \to 0`. Resolve the step noise: the grid spacing should be
+    well below :math:`\eta\sigma/\sqrt B`.
+
+    Parameters
+    ----------
+    problem : Problem
+        1-D with constant noise (e.g. :func:`sgdsim.double_well`).
+    lr : float > 0
+    grid : array_like, shape (m,)
+        Uniform, increasing, covering the mass.
+    batch_size : int
+
+    Returns
+    -------
+    numpy.ndarray, shape (m,)
+        The density on the grid, integrating to 1 by the trapezoidal rule.
+    """
+    eta, b, sd = _step_noise_sd(problem, lr, batch_size, "sgd_stationary_density")
+    grid = as_finite_array(grid, "grid", ndim=1)
+    dx = np.diff(grid)
+    if grid.size < 3 or np.any(dx <= 0) or np.ptp(dx) > 1e-6 * dx.mean():
+        raise ValueError("grid must be uniform and increasing with at least 3 points")
+    if dx[0] > 0.5 * sd:
+        raise ValueError(
+            f"grid spacing {dx[0]:.3g} does not resolve the step noise eta*sigma/sqrt(B) = "
+            f"{sd:.3g}: use a spacing below half of it"
+        )
+    mean = grid - eta * problem.grad(grid[:, None])[:, 0]
+    pi = _kernel_null_vector(grid, mean, sd, problem.loss(grid[:, None]))
+    pi = np.clip(pi, 0.0, None)
+    return pi / np.trapezoid(pi, grid)
+
+
+def sgd_stationary_temperature(problem, lr, lo, hi, *, batch_size=1) -> float:
+    r"""The temperature that SGD's *exact* finite-rate stationary law has under :func:`fit_temperature`.
+
+    :func:`sgd_stationary_density` on a uniform grid over ``[lo, hi]`` (spacing at most a
+    quarter of the step noise :math:`\eta\sigma/\sqrt B`, at least 401 points), then the
+    moment-matched Gibbs temperature :math:`T_\eta` with
+    :math:`E_{T_\eta}[\mathcal L] = E_{\text{SGD},\eta}[\mathcal L]`. It is what an
+    infinitely long SGD run would report; :math:`T_\eta \to \eta\sigma^2/(2B)` as
+    :math:`\eta \to 0`, and the difference is SGD's finite-:math:`\eta` correction.
+
+    Parameters
+    ----------
+    problem : Problem
+        1-D with constant Gaussian noise.
+    lr : float > 0
+    lo, hi : float
+        An interval holding the mass of the stationary law.
+    batch_size : int
+
+    Returns
+    -------
+    float
+    """
+    eta, b, sd = _step_noise_sd(problem, lr, batch_size, "sgd_stationary_temperature")
+    lo, hi = float(lo), float(hi)
+    if not hi > lo:
+        raise ValueError(f"need lo < hi, got lo={lo:g}, hi={hi:g}")
+    n = max(401, int(np.ceil(4 * (hi - lo) / sd)) + 1)
+    if n > 6000:
+        raise ValueError(f"the grid would need {n} points; narrow [lo, hi] or raise lr")
+    grid = np.linspace(lo, hi, n)
+    dens = sgd_stationary_density(problem, eta, grid, batch_size=b)
+    values = problem.loss(grid[:, None])
+    mean = float(np.trapezoid(dens * values, grid))
+    return fit_temperature(Estimate(mean, 1.0), values, grid).value
+
+
+# --------------------------------------------------------------------------- RMSProp
+def rmsprop_temperature_factor(beta=0.9, *, rng, chains=4000, steps=None, sampler=None) -> Estimate:
+    r"""The constant :math:`c(\beta)` in RMSProp's temperature :math:`T = c(\beta)\,\eta\sigma/2`.
+
+    Near a minimum of a coordinate with curvature :math:`h` and noise
+    :math:`\hat g = h\delta + \sigma z`, RMSProp's mean square is
+    :math:`v = \sigma^2 w` with :math:`w \leftarrow \beta w + (1-\beta) z^2`.
+    When :math:`\delta` moves slowly (:math:`\eta h/\sigma \ll 1-\beta`) it sees
+
+    * a mean restoring rate :math:`(\eta h/\sigma)\,\kappa`,
+      :math:`\kappa = E[w^{-1/2}] - (1-\beta)\,E[z^2 w^{-3/2}]` (the derivative of
+      the mean step :math:`E[\hat g/\sqrt v]` with respect to the mean gradient; the
+      second term is there because :math:`v` contains the current :math:`\hat g^2`);
+    * a step-noise variance :math:`\eta^2\,\nu`, :math:`\nu = E[z^2/w]`,
+
+    so :math:`\operatorname{Var}\delta = \eta\sigma\nu/(2h\kappa)` and
+    :math:`T = h\operatorname{Var}\delta = c(\beta)\,\eta\sigma/2` with
+    :math:`c = \nu/\kappa`. The expectations are over the stationary law of
+    :math:`w`, estimated here by Monte Carlo. :math:`c \to 1` as
+    :math:`\beta \to 1` (then :math:`v = \sigma^2` exactly).
+
+    Parameters
+    ----------
+    beta : float in [0, 1)
+    rng : numpy.random.Generator or int
+    chains : int
+        Independent copies of :math:`w`.
+    steps : int, optional
+        Samples per chain after a burn-in of :math:`40/(1-\beta)` steps
+        (default :math:`400/(1-\beta)`, at least 2000).
+    sampler : callable, optional
+        ``sampler(rng, shape)`` returning unit-variance noise with a law symmetric about 0
+        :math:`z` (default standard normal). :math:`c` depends on its law.
+
+    Returns
+    -------
+    Estimate
+        :math:`c(\beta)` with a delta-method standard error over chains.
+    """
+    RMSProp(beta=beta)  # validates beta
+    gen = as_generator(rng)
+    chains = as_positive_int(chains, "chains", minimum=2)
+    burn = int(np.ceil(40 / (1 - beta)))
+    steps = max(2000, int(np.ceil(400 / (1 - beta)))) if steps is None else as_positive_int(
+        steps, "steps")
+    draw = (lambda shape: gen.standard_normal(shape)) if sampler is None else (
+        lambda shape: np.asarray(sampler(gen, shape), dtype=float))
+    w = np.ones(chains)
+    for _ in range(burn):
+        z = draw(chains)
+        w = beta * w + (1 - beta) * z * z
+    nu = np.zeros(chains)
+    a = np.zeros(chains)
+    b = np.zeros(chains)
+    for _ in range(steps):
+        z = draw(chains)
+        w = beta * w + (1 - beta) * z * z
+        with np.errstate(divide="ignore"):
+            iw = 1.0 / w
+        if not np.all(np.isfinite(iw)):
+            raise ValueError("the sampler returned exact zeros with beta=0: w = 0 has no inverse")
+        nu += z * z * iw
+        rs = np.sqrt(iw)
+        a += rs
+        b += z * z * iw * rs
+    nu, a, b = nu / steps, a / steps, b / steps
+    kap = a - (1 - beta) * b
+    c = nu.mean() / kap.mean()
+    lin = (nu - c * kap) / kap.mean()
+    return Estimate(float(c), float(lin.std(ddof=1) / np.sqrt(chains)))
+
+
+def rmsprop_temperature(lr, noise_std, batch_size=1, factor=1.0):
+    r"""RMSProp's small-rate temperature :math:`T = c\,\eta\,\sigma/(2\sqrt B)`.
+
+    Near the minimum :math:`v \approx \sigma^2/B`, so the effective rate is
+    :math:`\eta\sqrt B/\sigma` and :math:`T = (\eta\sqrt B/\sigma)\,(\sigma^2/B)/2`:
+    proportional to :math:`\sigma` (not :math:`\sigma^2`) and to :math:`1/\sqrt B`
+    (not :math:`1/B`). ``factor`` is :math:`c(\beta)` from
+    :func:`rmsprop_temperature_factor` (1 in the :math:`\beta \to 1` limit).
+    """
+    lr = as_nonnegative(lr, "lr")
+    sd = as_nonnegative(noise_std, "noise_std")
+    b = as_positive_int(batch_size, "batch_size")
+    f = float(getattr(factor, "value", factor))
+    return f * lr * sd / (2.0 * np.sqrt(b))
