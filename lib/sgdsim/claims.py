@@ -53,6 +53,8 @@ KINDS = ("claim", "refutation", "demonstration")
 METADATA_KEY = "sgdsim_claims"
 #: Longest line of a text display (the book's text column).
 TEXT_WIDTH = 100
+#: Beyond this many decimals a value with an error is shown in scientific notation.
+_MAX_FIXED_DECIMALS = 6
 
 
 class ClaimFailed(AssertionError):
@@ -89,7 +91,7 @@ def format_value(value: float, stderr: float | None = None, sig: int = 3) -> str
     value = float(value)
     if stderr is not None and stderr > 0 and math.isfinite(stderr):
         d = _decimals_for(stderr)
-        if d > 6 or abs(value) >= 1e6:
+        if d > _MAX_FIXED_DECIMALS or abs(value) >= 1e6:
             # scientific: the value to as many digits as the error supports
             e_val = int(math.floor(math.log10(abs(value)))) if value else 0
             e_err = int(math.floor(math.log10(stderr)))
@@ -213,8 +215,12 @@ class Record:
         p = self.predicted
         if self.stderr is not None:
             d = _decimals_for(self.stderr)
-            if d <= 6 and abs(p) < 1e6:
+            if d <= _MAX_FIXED_DECIMALS and abs(p) < 1e6:
                 return f"{p:.{d}f}"
+            if p != 0:  # scientific, to the same absolute digit as the measurement
+                e_p = int(math.floor(math.log10(abs(p))))
+                e_err = int(math.floor(math.log10(self.stderr)))
+                return _sci(p, max(1, e_p - e_err + 2))
         return format_value(p, sig=4)
 
     def deviation_text(self) -> str:
