@@ -176,3 +176,17 @@ def test_divergence_error_carries_the_step_and_rate(quad2d):
         sgdsim.gradient_descent(quad2d, np.ones((1, 2)), 2.5 / lam, 2000)
     assert isinstance(info.value.step, int) and 0 < info.value.step <= 2000
     assert info.value.lr == pytest.approx(2.5 / lam)
+
+
+def test_stationary_samples_shapes_and_arguments(quad2d):
+    d = sgdsim.stationary_samples(quad2d, 0.1, rng=0, chains=5, run_time=2.0, records=4).phi
+    assert d.shape == (4, 5, 2)
+    d = sgdsim.stationary_samples(quad2d, 0.1, rng=0, chains=5, run_time=2.0).phi
+    assert d.shape[1:] == (5, 2) and 20 <= d.shape[0] <= 2000
+    with pytest.raises(ValueError, match="run_time"):
+        sgdsim.stationary_samples(quad2d, 0.1, rng=0, chains=5, run_time=0.0)
+    with pytest.raises(TypeError, match="rng"):
+        sgdsim.stationary_samples(quad2d, 0.1, rng=None, chains=5, run_time=1.0)
+    with pytest.raises(ValueError, match="lr"):
+        sgdsim.stationary_samples(quad2d, -0.1, rng=0, chains=5, run_time=1.0)
+

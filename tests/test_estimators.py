@@ -3,6 +3,18 @@ import pytest
 
 import sgdsim
 
+H2 = np.array([[2.0, 0.5], [0.5, 1.0]])
+
+
+def quad_potential(H, sig2, minimizer=None):
+    """A quadratic NoisyPotential with Hessian H and gradient-noise variance sig2."""
+    H = np.asarray(H, float)
+    d = H.shape[0]
+    return sgdsim.NoisyPotential(lambda p: 0.5 * np.einsum("...i,ij,...j->...", p, H, p),
+                                 lambda p: p @ H, sig2, dim=d if np.ndim(sig2) == 0 else None,
+                                 minimizer=np.zeros(d))
+
+
 
 def _ar1(a, n, chains, rng):
     x = np.empty((n, chains))
@@ -124,3 +136,44 @@ def test_estimate_arithmetic_errors():
         e + "x"
     assert (e - e).stderr == pytest.approx(0.1 * np.sqrt(2))  # treated as independent
     assert sgdsim.Estimate(2.0, 0.5).relative_error == 0.25
+
+
+def test_virial_matrix_of_exact_gibbs_samples_is_t_identity():
+    # i.i.d. samples of exp(-L/T) for a correlated quadratic: V = T I (lemma), for any centre.
+    T = 0.3
+    rng = np.random.default_rng(3)
+    prob = quad_potential(H2, 1.0, minimizer=[0.0, 0.0])
+    phi = rng.multivariate_normal([0, 0], T * np.linalg.inv(H2), size=(50, 400))
+    for center in (None, [0.5, -1.0]):
+        v = sgdsim.estimators.virial_matrix(prob, phi, center=center)
+        z = (v.value - T * np.eye(2)) / v.stderr
+        assert np.all(np.abs(z) < 4), z
+    # ... while a non-Gibbs Gaussian (covariance not proportional to H^-1) is rejected
+    phi = rng.multivariate_normal([0, 0], T * np.eye(2), size=(50, 400))
+    v = sgdsim.estimators.virial_matrix(prob, phi)
+    assert abs(v.value[0, 1] - 0.0) / v.stderr[0, 1] > 10
+
+
+def test_virial_matrix_needs_chains_and_3d_input():
+    prob = quad_potential(H2, 1.0)
+    with pytest.raises(ValueError, match="2 independent chains"):
+        sgdsim.estimators.virial_matrix(prob, np.zeros((5, 1, 2)))
+    with pytest.raises(ValueError, match="3 dimension"):
+        sgdsim.estimators.virial_matrix(prob, np.zeros((5, 2)))
+
+
+def test_ratio_of_means():
+    b = np.random.default_rng(1).uniform(1, 2, size=(10, 30))
+    r = sgdsim.estimators.ratio_of_means(2.5 * b, b)
+    assert r.value == pytest.approx(2.5) and r.stderr == pytest.approx(0, abs=1e-12)
+    rng = np.random.default_rng(2)
+    a, d = rng.normal(3.0, 1.0, size=4000), rng.normal(2.0, 1.0, size=4000)
+    r = sgdsim.estimators.ratio_of_means(a, d)
+    # delta method for independent a, d: se = R sqrt(1/9 + 1/4) / sqrt(n)
+    assert r.stderr == pytest.approx(1.5 * np.sqrt(1 / 9 + 1 / 4) / np.sqrt(4000), rel=0.1)
+    assert abs(r.value - 1.5) < 4 * r.stderr
+    with pytest.raises(ValueError, match="undefined"):
+        sgdsim.estimators.ratio_of_means([1.0, 2.0], [1.0, -1.0])
+    with pytest.raises(ValueError, match="2 independent chains"):
+        sgdsim.estimators.ratio_of_means([1.0], [1.0])
+

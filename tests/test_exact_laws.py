@@ -7,7 +7,7 @@ import pytest
 from scipy.linalg import expm
 
 import sgdsim
-from sgdsim import estimators, fokker_planck, gibbs, sde
+from sgdsim import estimators, fokker_planck, gibbs
 
 
 def test_gradient_flow_default_tolerances_match_the_matrix_exponential(quad2d):
@@ -39,7 +39,7 @@ def test_sgd_stationary_density_is_the_ar1_gaussian_at_every_batch_size(batch_si
     h, s2, eta = 2.0, 1.5, 0.2
     var = eta * s2 / (batch_size * h * (2 - eta * h))
     grid = np.linspace(-8 * np.sqrt(var), 8 * np.sqrt(var), 1601)
-    p = sde.sgd_stationary_density(_quadratic_1d(h, s2), eta, grid, batch_size=batch_size)
+    p = gibbs.sgd_stationary_density(_quadratic_1d(h, s2), eta, grid, batch_size=batch_size)
     exact = np.exp(-grid ** 2 / (2 * var)) / np.sqrt(2 * np.pi * var)
     np.testing.assert_allclose(p, exact, atol=1e-4 * exact.max())
 
@@ -49,7 +49,7 @@ def test_sgd_stationary_temperature_is_h_times_the_ar1_variance(batch_size):
     # Gibbs at T has E[L] = T/2 on a 1-D quadratic; SGD has E[L] = h Var / 2, so T = h Var
     h, s2, eta = 2.0, 1.5, 0.2
     var = eta * s2 / (batch_size * h * (2 - eta * h))
-    t = sde.sgd_stationary_temperature(_quadratic_1d(h, s2), eta, -8 * np.sqrt(var),
+    t = gibbs.sgd_stationary_temperature(_quadratic_1d(h, s2), eta, -8 * np.sqrt(var),
                                        8 * np.sqrt(var), batch_size=batch_size)
     assert t == pytest.approx(h * var, rel=1e-4)
 

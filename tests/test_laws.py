@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import sgdsim
 from sgdsim import laws
 from sgdsim.preconditioners import Diagonal
 
@@ -129,3 +130,38 @@ def test_block_update_law_matches_simulation():
 def test_bad_input_gets_a_clear_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_preconditioned_cov_diagonal_closed_form():
+    h, sig2, s, eta, b = np.array([1.0, 3.0]), np.array([0.25, 4.0]), np.array([4.0, 0.25]), 0.05, 2
+    c = laws.sgd_stationary_cov(np.diag(h), np.diag(sig2), eta, b, preconditioner=s)
+    np.testing.assert_allclose(np.diag(c), eta * s * sig2 / (b * h * (2 - eta * s * h)), rtol=1e-12)
+    assert abs(c[0, 1]) < 1e-15
+
+
+def test_block_update_law_matches_closed_form_in_1d():
+    h, s, e0, dt, L = 2.0, 3.0, 1.5, 0.01, 50
+    mean, cov = laws.block_update_law(h, s, [e0], dt, L, batch_size=2)
+    a = 1 - dt * h
+    np.testing.assert_allclose(mean, [(1 - a**L) * e0 / (L * dt)], rtol=1e-12)
+    expected = (s / 2) * (1 - a ** (2 * L)) / (1 - a**2) / L**2
+    np.testing.assert_allclose(cov, [[expected]], rtol=1e-12)
+    # the limit: block time -> 0 gives mean -> g = h e0, cov -> Sigma/(B L)
+    mean, cov = laws.block_update_law(h, s, [e0], 1e-9, L)
+    np.testing.assert_allclose(mean, [h * e0], rtol=1e-6)
+    np.testing.assert_allclose(cov, [[s / L]], rtol=1e-6)
+
+
+def test_expected_excess_loss_matches_simulation(quad2d):
+    # SGD started from a Gaussian cloud: the mean excess loss over chains after k steps
+    h, sig, eta = quad2d.H, quad2d.noise_cov(), 0.1
+    c0 = sgdsim.sgd_stationary_cov(h, sig, 0.8)
+    g = np.random.default_rng(11)
+    start = g.multivariate_normal(quad2d.minimizer(), c0, size=4000)
+    traj = sgdsim.sgd(quad2d, start, eta, 20, chains=4000, rng=g, record_every=5)
+    exact = laws.expected_excess_loss(h, sig, eta, np.arange(20 + 1), cov0=c0)[traj.step]
+    excess = quad2d.loss(traj.phi) - quad2d.minimum_loss()
+    for k, want in enumerate(exact):
+        est = sgdsim.chain_mean(excess[k])
+        assert abs(est.value - want) <= 5 * est.stderr
+

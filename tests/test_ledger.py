@@ -6,8 +6,7 @@ import nbformat
 import pytest
 
 import sgdsim
-from sgdsim import ledger
-
+from sgdsim.book import ledger
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -3,6 +3,18 @@ import pytest
 
 import sgdsim
 
+H2 = np.array([[2.0, 0.5], [0.5, 1.0]])
+
+
+def quad_potential(H, sig2, minimizer=None):
+    """A quadratic NoisyPotential with Hessian H and gradient-noise variance sig2."""
+    H = np.asarray(H, float)
+    d = H.shape[0]
+    return sgdsim.NoisyPotential(lambda p: 0.5 * np.einsum("...i,ij,...j->...", p, H, p),
+                                 lambda p: p @ H, sig2, dim=d if np.ndim(sig2) == 0 else None,
+                                 minimizer=np.zeros(d))
+
+
 
 def test_rmsprop_running_mean_square_matches_hand_computation():
     pre = sgdsim.RMSProp(beta=0.9, eps=1e-8)
@@ -100,3 +112,48 @@ def test_rmsprop_v0_enters_the_average():
 def test_rmsprop_more_bad_input(kwargs):
     with pytest.raises(ValueError):
         sgdsim.RMSProp(**kwargs)
+
+
+def test_dense_applies_matrix_and_validates():
+    P = np.array([[2.0, 0.5], [0.5, 1.0]])
+    pre = sgdsim.Dense(P)
+    g = np.array([[1.0, -2.0], [0.5, 3.0]])
+    assert pre.init(np.zeros((2, 2))) is None
+    d, _ = pre.apply(None, g)
+    np.testing.assert_allclose(d, (P @ g.T).T)
+    with pytest.raises(ValueError, match="symmetric"):
+        sgdsim.Dense([[1.0, 0.2], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="positive definite"):
+        sgdsim.Dense([[1.0, 0.0], [0.0, 0.0]])
+    with pytest.raises(ValueError, match="dim=3"):
+        pre.init(np.zeros((1, 3)))
+
+
+def test_chain_rates_equal_separate_deterministic_runs():
+    # Without noise, SGD is gradient descent: each chain must follow GD at its own rate.
+    prob = quad_potential(H2, 0.0)
+    rates = np.array([0.1, 0.3, 0.5])
+    tr = sgdsim.sgd(prob, [1.0, -1.0], 1.0, 20, chains=3, rng=0,
+                    preconditioner=sgdsim.preconditioners.ChainRates(rates))
+    for c, r in enumerate(rates):
+        gd = sgdsim.gradient_descent(prob, [1.0, -1.0], r, 20)
+        np.testing.assert_allclose(tr.phi[:, c], gd.phi[:, 0], rtol=1e-13, atol=1e-15)
+
+
+def test_chain_rates_keep_inner_state_per_chain():
+    pre = sgdsim.preconditioners.ChainRates([1.0, 2.0], sgdsim.RMSProp(beta=0.5, eps=0.0))
+    v = pre.init(np.zeros((2, 1)))
+    d, v = pre.apply(v, np.array([[2.0], [4.0]]))
+    # v = 0.5 g^2, d = rate * g / sqrt(0.5 g^2) = rate * sqrt(2) * sign(g)
+    np.testing.assert_allclose(v, [[2.0], [8.0]])
+    np.testing.assert_allclose(d, [[np.sqrt(2)], [2 * np.sqrt(2)]])
+
+
+def test_chain_rates_bad_input():
+    with pytest.raises(ValueError, match=">= 0"):
+        sgdsim.preconditioners.ChainRates([0.1, -0.1])
+    with pytest.raises(ValueError, match="2 rates but there are 3 chains"):
+        sgdsim.preconditioners.ChainRates([0.1, 0.2]).init(np.zeros((3, 2)))
+    with pytest.raises(TypeError, match="preconditioner"):
+        sgdsim.preconditioners.ChainRates([0.1], inner="rmsprop")
+

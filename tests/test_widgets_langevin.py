@@ -61,7 +61,7 @@ def test_deterministic_ids():
 
 def test_fokker_planck_animation_html_and_limits():
     well = sgdsim.double_well(tilt=0.3, noise_var=100.0)
-    fp = sgdsim.FokkerPlanck1D.for_sgd(well, 0.01, np.linspace(-2.0, 2.0, 41))
+    fp = sgdsim.fokker_planck.FokkerPlanck1D.for_sgd(well, 0.01, np.linspace(-2.0, 2.0, 41))
     times = np.array([0.0, 0.5, 1.0])
     dens = fp.evolve(fp.point_mass(1.0), times)
     samples = np.random.default_rng(0).normal(1.0, 0.2, size=(3, 200))

@@ -55,8 +55,7 @@ def test_draw_cloud_and_ellipse():
     texts = [t.get_text() for t in ax.texts]
     assert any("T(x)" in t for t in texts)
     assert ax.get_aspect() == 1.0
-    line, = W.covariance_ellipse(ax, [[4.0, 0.0], [0.0, 1.0]], r=1.0)
-    xy = line.get_xydata()
+    xy = sgdsim.plotting.ellipse([[4.0, 0.0], [0.0, 1.0]], k=1.0)
     assert np.abs(xy[:, 0]).max() == pytest.approx(2.0, rel=1e-3)
     assert np.abs(xy[:, 1]).max() == pytest.approx(1.0, rel=1e-3)
     plt.close(fig)

@@ -10,6 +10,7 @@ exceeds ``max_norm``, :class:`DivergenceError` says at which step and what to do
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,8 +19,11 @@ from ._validation import (
     as_chains,
     as_finite_array,
     as_generator,
+    as_positive_float,
     as_positive_int,
+    as_rate,
     as_rates,
+    sym_sqrt,
 )
 from .preconditioners import as_preconditioner
 
@@ -30,6 +34,8 @@ __all__ = [
     "gradient_descent",
     "sgd",
     "langevin",
+    "stationary_samples",
+    "iterate_map",
 ]
 
 #: Largest recorded trajectory, in bytes, before a run refuses to start.
@@ -136,9 +142,16 @@ def _divergence_message(what: str, problem, step: int, rate: float, max_norm: fl
     return msg + f" Lower the {knob}{tail}."
 
 
-def _iterate(what, problem, phi, rates, direction, record_every, max_norm,
-             knob="learning rate") -> Trajectory:
-    """Run ``phi <- phi - rates[k] * direction(phi)`` and record; shared by GD and SGD."""
+def iterate_map(what, problem, phi, rates, direction, record_every, max_norm,
+                knob="learning rate") -> Trajectory:
+    r"""Run :math:`\Phi_{k+1} = \Phi_k - r_k\,d(\Phi_k)` over chains and record.
+
+    The one loop behind gradient descent, SGD, Euler--Maruyama and the chapters' other
+    iterated maps: ``direction(phi)`` maps the ``(chains, dim)`` state to its direction,
+    ``rates`` has one entry per step; the state is recorded every ``record_every`` steps
+    and checked for divergence (``max_norm``), which raises :class:`DivergenceError`
+    naming ``what`` and the ``knob`` to lower.
+    """
     steps = rates.shape[0]
     max_norm = float(max_norm)
     if not max_norm > 0:
@@ -203,7 +216,7 @@ def gradient_descent(problem, phi0, lr, steps, *, chains=None, record_every=1,
     steps = as_positive_int(steps, "steps", minimum=0)
     rates = as_rates(lr, steps)
     phi = as_chains(phi0, problem.dim, chains)
-    return _iterate("Gradient descent", problem, phi, rates, problem.grad, record_every, max_norm)
+    return iterate_map("Gradient descent", problem, phi, rates, problem.grad, record_every, max_norm)
 
 
 def sgd(problem, phi0, lr, steps, *, batch_size=1, chains=None, rng, record_every=1,
@@ -261,13 +274,7 @@ def sgd(problem, phi0, lr, steps, *, batch_size=1, chains=None, rng, record_ever
             d, state[0] = pre.apply(state[0], problem.sample_grad(p, batch_size, gen))
             return d
 
-    return _iterate("SGD", problem, phi, rates, direction, record_every, max_norm)
-
-
-def _psd_sqrt(cov: np.ndarray) -> np.ndarray:
-    """Symmetric square root of (a stack of) PSD matrices, via eigh."""
-    w, v = np.linalg.eigh(cov)
-    return np.einsum("...ik,...k,...jk->...ij", v, np.sqrt(np.clip(w, 0.0, None)), v)
+    return iterate_map("SGD", problem, phi, rates, direction, record_every, max_norm)
 
 
 def langevin(problem, phi0, lr, t_end, dt, *, chains=None, rng, batch_size=1,
@@ -318,7 +325,7 @@ def langevin(problem, phi0, lr, t_end, dt, *, chains=None, rng, batch_size=1,
     scale = np.sqrt(eta * dt / batch_size)
 
     if problem.noise_is_constant:
-        factor = _psd_sqrt(problem.noise_cov()) * scale
+        factor = sym_sqrt(problem.noise_cov()) * scale
         if problem.dim == 1:  # z @ factor is one product per chain; in place is 5x faster
             f = factor[0, 0]
 
@@ -332,14 +339,14 @@ def langevin(problem, phi0, lr, t_end, dt, *, chains=None, rng, batch_size=1,
     else:
         def noise(p):
             z = gen.standard_normal(p.shape)
-            return np.einsum("...ij,...j->...i", _psd_sqrt(problem.noise_cov(p)), z) * scale
+            return np.einsum("...ij,...j->...i", sym_sqrt(problem.noise_cov(p)), z) * scale
 
     def direction(p):  # one EM step is p <- p - 1 * (g dt - noise)
         d = problem.grad(p) * dt  # a new array: safe to update in place
         d -= noise(p)
         return d
 
-    traj = _iterate(f"Langevin (Euler-Maruyama, dt={dt:g}, lr={eta:g})", problem, phi,
+    traj = iterate_map(f"Langevin (Euler-Maruyama, dt={dt:g}, lr={eta:g})", problem, phi,
                     np.ones(steps), direction, record_every, max_norm, knob="dt")
     return Trajectory(phi=traj.phi, time=traj.step * dt, step=traj.step)
 
@@ -393,3 +400,80 @@ def gradient_flow(problem, phi0, times, *, chains=None, rtol=1e-10, atol=1e-12,
     if not np.all(np.isfinite(out)):
         raise DivergenceError("gradient_flow produced non-finite values")
     return Trajectory(phi=out, time=times, step=np.full(times.size, -1))
+
+
+def stationary_samples(problem, lr, *, chains, rng, run_time, burn_in=None, records=None,
+                       batch_size=1, phi0=None, preconditioner=None) -> Trajectory:
+    r"""Samples of SGD's stationary law at a constant rate: burn in, then record.
+
+    Runs independent chains at the rate :math:`\eta`, discards the first ``burn_in`` units
+    of time, then records ``records`` equally spaced states over the next ``run_time``.
+    Time is measured as everywhere in the book, in summed rates (:math:`t = \eta k`), so a
+    chain relaxes on the time scale :math:`1/\lambda_{\min}(H)` whatever the rate. Average
+    any function of the samples with :func:`sgdsim.chain_mean` (records along the first
+    axis, chains along the second): its standard error comes from independent chains.
+
+    Parameters
+    ----------
+    problem : Problem
+        With ``minimizer`` and ``hessian`` when the defaults below are used.
+    lr : float > 0
+    chains : int
+    rng : numpy.random.Generator or int
+    run_time : float > 0
+        Length of the recorded stretch, in units of time.
+    burn_in : float >= 0, optional
+        Discarded time; default :math:`8/\lambda_{\min}`, after which the slowest mode's
+        variance deficit from a start at :math:`\Phi^*` is below :math:`e^{-16}` of its
+        stationary value.
+    records : int, optional
+        States recorded per chain; default two per fastest relaxation time,
+        :math:`\lceil 2\,t_{\rm run}\lambda_{\max}\rceil` (at least 20, at most 2000).
+    batch_size : int
+    phi0 : array_like, shape (dim,) or (chains, dim), optional
+        Start; default the minimizer :math:`\Phi^*`.
+    preconditioner : optional
+        As in :func:`sgd`.
+
+    Returns
+    -------
+    Trajectory
+        The recorded stretch only: ``phi`` of shape ``(records, chains, dim)``; ``time`` and
+        ``step`` count from the end of the burn-in.
+    """
+    eta = as_rate(lr)
+    need_h = burn_in is None or records is None
+    phi_star = problem.minimizer() if (phi0 is None or need_h) else None
+    lam = np.linalg.eigvalsh(np.atleast_2d(problem.hessian(phi_star))) if need_h else None
+    if burn_in is None:
+        if lam[0] <= 0:
+            raise ValueError("the Hessian at the minimizer is not positive definite: give "
+                             "burn_in= explicitly")
+        burn_in = 8.0 / float(lam[0])
+    run_time = as_positive_float(run_time, "run_time")
+    burn_in = float(burn_in)
+    if not (np.isfinite(burn_in) and burn_in >= 0):
+        raise ValueError(f"burn_in must be finite and >= 0, got {burn_in!r}")
+    records = (int(min(2000, max(20, math.ceil(2.0 * run_time * float(lam[-1])))))
+               if records is None else as_positive_int(records, "records"))
+    burn = int(math.ceil(burn_in / eta))
+    every = max(1, int(math.ceil(run_time / eta / records)))
+    start = phi_star if phi0 is None else as_finite_array(phi0, "phi0", ndim=(1, 2))
+    gen = as_generator(rng)
+    n_chains = None if start.ndim == 2 else chains
+    if preconditioner is not None:
+        # one run, so that a stateful preconditioner (RMSProp's running mean square) carries
+        # its state from the burn-in into the record; the burn-in is a whole number of records
+        burn = every * math.ceil(burn / every)
+        traj = sgd(problem, start, eta, burn + every * records, batch_size=batch_size,
+                   chains=n_chains, rng=gen, record_every=every, preconditioner=preconditioner)
+        keep = traj.step > burn
+        return Trajectory(phi=traj.phi[keep], time=traj.time[keep] - traj.time[keep][0]
+                          + eta * every, step=traj.step[keep] - burn)
+    if burn > 0:  # burn in without recording
+        start = sgd(problem, start, eta, burn, batch_size=batch_size, chains=n_chains, rng=gen,
+                    record_every=burn).final
+        n_chains = None
+    traj = sgd(problem, start, eta, every * records, batch_size=batch_size, chains=n_chains,
+               rng=gen, record_every=every)
+    return Trajectory(phi=traj.phi[1:], time=traj.time[1:], step=traj.step[1:])

@@ -110,7 +110,7 @@ class FokkerPlanck1D:
         r"""The Langevin model of SGD on a 1-D problem with constant noise: :math:`D = \eta\sigma^2/(2B)`."""
         if problem.dim != 1 or not getattr(problem, "noise_is_constant", False):
             raise ValueError("for_sgd needs a 1-D problem with constant gradient noise")
-        from .stationary import temperature
+        from .gibbs import temperature
 
         sigma2 = float(np.atleast_2d(problem.noise_cov())[0, 0])
         t = float(temperature(lr, sigma2, batch_size))

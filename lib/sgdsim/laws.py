@@ -13,6 +13,7 @@ Only the noise covariance enters its mean and covariance, whatever the noise's l
 SGD on :math:`\tilde H = RHR`, :math:`\tilde\Sigma = R\Sigma R`; every function here takes an
 optional ``preconditioner`` and works in those variables.
 
+* :func:`stability_limit` -- :math:`2/\lambda_{\max}(P^{1/2}HP^{1/2})`, the largest stable rate;
 * :func:`sgd_stationary_cov` -- the discrete Lyapunov equation
   :math:`C = A C A^\top + \eta^2 P\Sigma P/B`, :math:`A = I - \eta PH`;
 * :func:`langevin_stationary_cov` -- its continuous (Ornstein--Uhlenbeck) model
@@ -41,6 +42,7 @@ from ._validation import (
 )
 
 __all__ = [
+    "stability_limit",
     "sgd_stationary_cov",
     "langevin_stationary_cov",
     "excess_loss",
@@ -93,6 +95,21 @@ def _back(c, r):
     return c if r is None else _sym(r @ c @ r)
 
 
+def stability_limit(hessian, preconditioner=None) -> float:
+    r"""The largest stable constant rate of (preconditioned) gradient descent on a quadratic.
+
+    :math:`\eta_{\max} = 2/\lambda_{\max}(P^{1/2} H P^{1/2})`: beyond it the mean of SGD
+    diverges and there is no stationary law. Also the yardstick on which the RMSProp
+    chapter places each method's grid of rates.
+    """
+    h = as_symmetric_psd(np.atleast_2d(hessian), "hessian")
+    ht, _ = _transform(h, h, _root(preconditioner, h.shape[0]))
+    lam = np.linalg.eigvalsh(ht)[-1]
+    if lam <= 0:
+        raise ValueError("the (preconditioned) Hessian has no positive eigenvalue")
+    return float(2.0 / lam)
+
+
 def sgd_stationary_cov(hessian, noise_cov, lr, batch_size=1, *, preconditioner=None):
     r"""Exact stationary covariance of SGD on a quadratic with additive noise.
 
@@ -121,8 +138,8 @@ def sgd_stationary_cov(hessian, noise_cov, lr, batch_size=1, *, preconditioner=N
     h, s = _matrices(hessian, noise_cov)
     r = _root(preconditioner, h.shape[0])
     ht, st = _transform(h, s, r)
-    lam = np.linalg.eigvalsh(ht)[-1]
-    eta = as_rate(lr, below=2.0 / lam, why="2/lambda_max: beyond it SGD has no stationary law")
+    eta = as_rate(lr, below=2.0 / np.linalg.eigvalsh(ht)[-1],
+                  why="2/lambda_max: beyond it SGD has no stationary law")
     b = as_positive_int(batch_size, "batch_size")
     a = np.eye(h.shape[0]) - eta * ht
     c = solve_discrete_lyapunov(a, eta**2 * st / b)

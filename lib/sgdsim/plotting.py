@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import sym_sqrt
+
 __all__ = ["PALETTE", "use_book_style", "loss_contours", "unicode_log_ticks"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette, in the order used for lines.
@@ -99,3 +101,17 @@ def unicode_log_ticks(axis) -> None:
     axis.set_major_locator(LogLocator(base=10))
     axis.set_major_formatter(FuncFormatter(label))
     axis.set_minor_formatter(NullFormatter())
+
+
+def ellipse(cov, center=(0.0, 0.0), k=2.0, n=200) -> np.ndarray:
+    r"""Points ``(n, 2)`` on the :math:`k`-standard-deviation ellipse of a 2-D covariance.
+
+    The curve :math:`\{c + k\,C^{1/2}u : \|u\| = 1\}`; ``cov`` is a ``(2, 2)`` matrix or
+    the diagonal of one.
+    """
+    cov = np.asarray(cov, dtype=float)
+    if cov.ndim == 1:
+        cov = np.diag(cov)
+    a = np.linspace(0, 2 * np.pi, n)
+    circle = np.stack([np.cos(a), np.sin(a)], axis=-1)
+    return np.asarray(center, dtype=float) + k * circle @ sym_sqrt(cov)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_finite_array
+from ._validation import as_finite_array, as_symmetric_psd
 
-__all__ = ["Diagonal", "RMSProp", "as_preconditioner"]
+__all__ = ["Diagonal", "Dense", "ChainRates", "RMSProp", "as_preconditioner"]
 
 
 class Diagonal:
@@ -113,3 +113,74 @@ def as_preconditioner(pre):
             "preconditioner must be None, an array of per-parameter scales, or an object "
             f"with init(phi) and apply(state, g) methods ({exc})"
         ) from None
+
+
+class Dense:
+    r"""A constant full-matrix preconditioner: :math:`d = P\,\hat g`.
+
+    With :math:`P \propto \Sigma^{-1}` (the inverse gradient-noise covariance)
+    the Langevin stationary law is Gibbs even when the noise is correlated,
+    which no diagonal :math:`P` achieves.
+
+    Parameters
+    ----------
+    matrix : array_like, shape (dim, dim)
+        Symmetric positive definite :math:`P`.
+    """
+
+    def __init__(self, matrix):
+        self.matrix = as_symmetric_psd(matrix, "matrix", definite=True)
+
+    def init(self, phi):
+        if phi.shape[-1] != self.matrix.shape[0]:
+            raise ValueError(
+                f"Dense preconditioner is {self.matrix.shape[0]}x{self.matrix.shape[0]} "
+                f"but the parameters have dim={phi.shape[-1]}"
+            )
+        return None
+
+    def apply(self, state, g):
+        return g @ self.matrix, state  # P is symmetric: (P g)^T = g^T P
+
+    def __repr__(self) -> str:
+        return f"Dense(dim={self.matrix.shape[0]})"
+
+
+class ChainRates:
+    r"""Give every chain its own learning-rate multiplier: :math:`d_c = r_c\, d^{\rm inner}_c`.
+
+    Running :func:`sgdsim.sgd` with ``lr=1`` and this preconditioner is the same
+    as running one SGD per chain with rate :math:`r_c` (and the inner
+    preconditioner, whose state stays per chain), in a single vectorized call:
+    this is how :func:`rate_sweep` tries a grid of rates at once.
+
+    Parameters
+    ----------
+    rates : array_like, shape (chains,)
+        Finite, non-negative per-chain rates.
+    inner : None, array_like (dim,), or preconditioner
+        Applied first (e.g. :class:`sgdsim.RMSProp`).
+    """
+
+    def __init__(self, rates, inner=None):
+        r = as_finite_array(rates, "rates", ndim=1)
+        if np.any(r < 0):
+            raise ValueError("rates must be >= 0: a negative rate climbs the loss")
+        self.rates = r
+        self.inner = as_preconditioner(inner)
+
+    def init(self, phi):
+        if phi.shape[0] != self.rates.shape[0]:
+            raise ValueError(
+                f"ChainRates has {self.rates.shape[0]} rates but there are {phi.shape[0]} chains"
+            )
+        return None if self.inner is None else self.inner.init(phi)
+
+    def apply(self, state, g):
+        if self.inner is not None:
+            g, state = self.inner.apply(state, g)
+        return g * self.rates[:, None], state
+
+    def __repr__(self) -> str:
+        return f"ChainRates({self.rates.shape[0]} chains, inner={self.inner!r})"
+

@@ -35,6 +35,7 @@ from ._validation import (
     as_positive_float,
     as_positive_int,
     as_symmetric_psd,
+    sym_sqrt,
 )
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "LogisticRegression",
     "NoisyPotential",
     "double_well",
+    "product_problem",
 ]
 
 
@@ -116,6 +118,31 @@ class _FiniteSum(Problem):
         gi = self.example_grads(phi)
         d = gi - gi.mean(axis=-2, keepdims=True)
         return np.einsum("...ni,...nj->...ij", d, d) / self.n
+
+    def _point(self, phi):
+        """One point (default: the minimizer), shape (dim,)."""
+        phi = self.minimizer() if phi is None else self._phi(phi)
+        if phi.ndim != 1:
+            raise ValueError(f"phi must be one point of shape ({self.dim},), got {phi.shape}")
+        return phi
+
+    def example_hessians(self, phi=None) -> np.ndarray:
+        r"""Per-example Hessians :math:`H_i = \nabla^2\mathcal L_i(\Phi)`, shape ``(n, dim, dim)``.
+
+        At ``phi`` (one point; default the minimizer). The base class uses central
+        differences of ``example_grads``, symmetrized; the problems with closed forms
+        override it.
+        """
+        phi = self._point(phi)
+        d = self.dim
+        step = 1e-5 * max(1.0, float(np.max(np.abs(phi))))
+        cols = []
+        for k in range(d):
+            e = np.zeros(d)
+            e[k] = step
+            cols.append((self.example_grads(phi + e) - self.example_grads(phi - e)) / (2 * step))
+        h = np.stack(cols, axis=-1)  # (n, d, d): d g_i[j] / d phi[k]
+        return 0.5 * (h + np.swapaxes(h, -1, -2))
 
     def mean_sq_example_grad(self, phi=None) -> float:
         r"""Return :math:`E_i \|g_i\|^2` at ``phi`` (default: at the minimizer).
@@ -197,6 +224,11 @@ class Quadratic(_FiniteSum):
             return a
         return a @ self.H
 
+    def example_hessians(self, phi=None) -> np.ndarray:
+        """:math:`H_i = H` for every example."""
+        self._point(phi)
+        return np.broadcast_to(self.H, (self.n, self.dim, self.dim)).copy()
+
     def hessian(self, phi=None) -> np.ndarray:
         if phi is None:
             return self.H.copy()
@@ -272,6 +304,11 @@ class LinearRegression(_FiniteSum):
         g = np.einsum("...bi,...b->...i", xb, r)
         g /= idx.shape[-1]
         return g
+
+    def example_hessians(self, phi=None) -> np.ndarray:
+        r""":math:`H_i = x_i x_i^\top` (the same at every point)."""
+        self._point(phi)
+        return np.einsum("ni,nj->nij", self.X, self.X)
 
     def hessian(self, phi=None) -> np.ndarray:
         h = self.X.T @ self.X / self.n
@@ -357,6 +394,14 @@ class LogisticRegression(_FiniteSum):
         g += self.l2 * phi
         return g
 
+    def example_hessians(self, phi=None) -> np.ndarray:
+        r""":math:`H_i = p_i(1-p_i)\,x_i x_i^\top + \lambda I`, with :math:`p_i` the sigmoid of the margin."""
+        phi = self._point(phi)
+        m = self.y * (self.X @ phi)
+        p = 0.5 * (1.0 - np.tanh(0.5 * m))
+        w = p * (1.0 - p)
+        return np.einsum("n,ni,nj->nij", w, self.X, self.X) + self.l2 * np.eye(self.dim)
+
     def hessian(self, phi) -> np.ndarray:
         phi = self._phi(phi)
         p = 0.5 * (1.0 - np.tanh(0.5 * self._margins(phi)))
@@ -439,8 +484,7 @@ class NoisyPotential(Problem):
         cov = as_symmetric_psd(cov, "noise_cov", dim=dim)
         self.dim = cov.shape[0]
         self.Sigma = cov
-        w, v = np.linalg.eigh(cov)
-        self._noise_factor = (v * np.sqrt(np.clip(w, 0, None))) @ v.T  # symmetric square root
+        self._noise_factor = sym_sqrt(cov)
         self._loss, self._grad, self._hess = loss, grad, hessian
         self._min = None if minimizer is None else as_finite_array(
             minimizer, "minimizer", shape=(self.dim,)
@@ -535,3 +579,45 @@ def double_well(barrier: float = 1.0, width: float = 1.0, tilt: float = 0.0,
     real = roots[np.abs(roots.imag) < 1e-9].real
     x_star = real[np.argmin(loss(real[:, None]))]
     return NoisyPotential(loss, grad, noise_var, dim=1, minimizer=[x_star], hessian=hessian)
+
+
+def product_problem(x_problem, y_problem):
+    r"""The 2-D problem :math:`\mathcal L(x, y) = \mathcal L_x(x) + \mathcal L_y(y)` with independent noise.
+
+    Both factors are 1-D problems with constant Gaussian gradient noise (e.g.
+    :func:`sgdsim.double_well` or a 1-D :class:`sgdsim.NoisyPotential`) with
+    variances :math:`\sigma_x^2, \sigma_y^2`. The result has noise covariance
+    :math:`\operatorname{diag}(\sigma_x^2, \sigma_y^2)`, so SGD moves the two
+    coordinates independently and its Langevin stationary density factorizes,
+    :math:`p(x, y) \propto e^{-\mathcal L_x(x)/T_x}\,e^{-\mathcal L_y(y)/T_y}` with
+    :math:`T_x = \eta\sigma_x^2/2`, :math:`T_y = \eta\sigma_y^2/2`.
+
+    Returns
+    -------
+    NoisyPotential
+        ``dim = 2``; its ``minimizer()`` is the pair of the factors' minimizers.
+    """
+    for name, p in (("x_problem", x_problem), ("y_problem", y_problem)):
+        if p.dim != 1 or not getattr(p, "noise_is_constant", False):
+            raise ValueError(f"{name} must be a 1-D problem with constant noise")
+    sx = float(np.atleast_2d(x_problem.noise_cov())[0, 0])
+    sy = float(np.atleast_2d(y_problem.noise_cov())[0, 0])
+
+    def loss(phi):
+        return x_problem.loss(phi[..., :1]) + y_problem.loss(phi[..., 1:])
+
+    def grad(phi):
+        return np.concatenate([x_problem.grad(phi[..., :1]), y_problem.grad(phi[..., 1:])], -1)
+
+    def hessian(phi):
+        h = np.zeros(phi.shape[:-1] + (2, 2))
+        h[..., 0, 0] = x_problem.hessian(phi[..., :1])[..., 0, 0]
+        h[..., 1, 1] = y_problem.hessian(phi[..., 1:])[..., 0, 0]
+        return h
+
+    try:
+        star = np.r_[x_problem.minimizer(), y_problem.minimizer()]
+    except NotImplementedError:
+        star = None
+    return NoisyPotential(loss, grad, [sx, sy], minimizer=star, hessian=hessian)
+

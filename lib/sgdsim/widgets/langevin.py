@@ -21,8 +21,8 @@ import numpy as np
 
 from ..plotting import PALETTE
 from ..problems import NoisyPotential, double_well
-from ..sde import product_problem, sgd_stationary_density
-from ..stationary import gibbs_density, temperature
+from ..gibbs import gibbs_density, sgd_stationary_density, temperature
+from ..problems import product_problem
 
 __all__ = [
     "STATIONARY_DEFAULTS",

@@ -21,16 +21,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dynamics import sgd
-from ..checks import format_value
-from ..plotting import PALETTE
+from ..claims import format_value
+from ..plotting import PALETTE, ellipse
 from ..preconditioners import Diagonal, RMSProp
 from ..problems import NoisyPotential
-from ..adaptive import preconditioned_sgd_stationary_cov, virial_matrix
+from ..estimators import virial_matrix
+from ..laws import sgd_stationary_cov
 from . import EXPLORER_DPI
 from . import render_png as _render_figure
 
 __all__ = ["RULES", "RMSPROP_FACTOR_09", "CloudResult", "stationary_cloud", "draw_cloud",
-           "covariance_ellipse", "render_png", "rmsprop_explorer"]
+           "render_png", "rmsprop_explorer"]
 
 #: The three rules, in the order of the chooser.
 RULES = ("SGD", "η/σ²", "RMSProp")
@@ -72,7 +73,7 @@ def _rule_setup(rule, sigma, h, lr):
     if rule == "RMSProp":
         pred = RMSPROP_FACTOR_09 * lr * sigma / 2.0
     else:
-        cov = preconditioned_sgd_stationary_cov(np.diag(h), np.diag(sigma**2), lr, scales)
+        cov = sgd_stationary_cov(np.diag(h), np.diag(sigma**2), lr, preconditioner=scales)
         pred = np.diag(cov) * h
     return pre, lr * scales * h, pred
 
@@ -119,21 +120,6 @@ def stationary_cloud(sigma_x, sigma_y, lr, rule, *, rng, chains=300, hessian=HES
                        temperatures=tuple(v.diagonal), predicted=pred, steps=steps)
 
 
-def covariance_ellipse(ax, cov, r=2.0, center=(0.0, 0.0), **kw):
-    """Draw the ellipse ``{c + r C^{1/2} u : |u| = 1}`` of a 2x2 covariance ``cov`` (r standard deviations)."""
-    cov = np.asarray(cov, dtype=float)
-    if cov.ndim == 1:
-        cov = np.diag(cov)
-    w, v = np.linalg.eigh(cov)
-    t = np.linspace(0, 2 * np.pi, 200)
-    pts = (v * np.sqrt(np.clip(w, 0, None))) @ np.vstack([np.cos(t), np.sin(t)]) * r
-    return ax.plot(pts[0] + center[0], pts[1] + center[1], **kw)
-
-
-def _ellipse(ax, var, r, **kw):
-    return covariance_ellipse(ax, np.diag(var), r, **kw)
-
-
 def draw_cloud(ax, res: CloudResult, *, limit=None, legend=True, title=True, mathtext=True,
                max_points=600, stats=True):
     r"""Draw a :class:`CloudResult`: the cloud, Gibbs contours of :math:`e^{-2\mathcal L/\eta'}`
@@ -153,11 +139,11 @@ def draw_cloud(ax, res: CloudResult, *, limit=None, legend=True, title=True, mat
     pts = res.points[:max_points]
     ax.scatter(pts[:, 0], pts[:, 1], s=7, alpha=0.5, color=PALETTE["blue"],
                edgecolors="none", label=f"chains ({len(pts)} shown)")
-    _ellipse(ax, var_gibbs, 1.0, color=PALETTE["black"], lw=1.2,
+    ax.plot(*ellipse(var_gibbs, k=1.0).T, color=PALETTE["black"], lw=1.2,
              label=(r"Gibbs $e^{-2\mathcal{L}/\eta'}$: 1 and 2 sd" if mathtext
                     else "Gibbs exp(−2L/η′): 1 and 2 sd"))
-    _ellipse(ax, var_gibbs, 2.0, color=PALETTE["black"], lw=1.2)
-    _ellipse(ax, var_pred, 2.0, color=PALETTE["vermillion"], lw=2.0, ls="--",
+    ax.plot(*ellipse(var_gibbs, k=2.0).T, color=PALETTE["black"], lw=1.2)
+    ax.plot(*ellipse(var_pred, k=2.0).T, color=PALETTE["vermillion"], lw=2.0, ls="--",
              label="this rule's predicted law: 2 sd")
     if stats:
         tx, ty = res.temperatures

@@ -16,15 +16,14 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import NullLocator
 
-from .. import convergence
+from ..book import sgd_convergence as convergence
 from ..dynamics import gradient_flow, sgd
-from ..plotting import PALETTE, loss_contours, unicode_log_ticks
+from ..laws import excess_loss, sgd_stationary_cov
+from ..plotting import PALETTE, ellipse, loss_contours, unicode_log_ticks
 from ..problems import Quadratic
-from ..stationary import sgd_stationary_cov
 from . import explorer, show_figures
 
 __all__ = [
-    "ellipse",
     "draw_sgd_vs_flow",
     "sgd_explorer",
     "plot_drop_run",
@@ -38,14 +37,6 @@ _PATH_STYLES = (
     dict(color=PALETTE["green"], ls=":"),
     dict(color=PALETTE["purple"], ls="-."),
 )
-
-
-def ellipse(cov, center, k=2.0, n=100):
-    """Points (n, 2) on the k-sigma ellipse of a 2-D Gaussian with covariance ``cov``."""
-    w, v = np.linalg.eigh(cov)
-    a = np.linspace(0, 2 * np.pi, n)
-    circle = np.stack([np.cos(a), np.sin(a)], axis=-1)
-    return center + k * (circle * np.sqrt(np.clip(w, 0, None))) @ v.T
 
 
 def draw_sgd_vs_flow(problem, phi0, lr, batch_size=1, *, t_end=16.0, chains=200, paths=3,
@@ -98,7 +89,7 @@ def draw_sgd_vs_flow(problem, phi0, lr, batch_size=1, *, t_end=16.0, chains=200,
         e = ellipse(cov, star)
         ax.plot(e[:, 0], e[:, 1], color=PALETTE["orange"], lw=2.0, ls="--",
                 label="exact stationary 2σ ellipse")
-        exact_level = 0.5 * np.trace(problem.H @ cov)
+        exact_level = excess_loss(problem.H, cov)
     ax.plot(*star, marker="*", ms=13, color=PALETTE["orange"], mec="k", ls="none",
             label=r"minimum $\Phi^*$")
     ax.set(xlim=xlim, ylim=ylim, xlabel=r"$\Phi_1$", ylabel=r"$\Phi_2$",

@@ -15,11 +15,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from .. import tz
+from ..book import tz_theorem as tz
+from ..dynamics import stationary_samples
 from ..estimators import chain_mean
 from ..plotting import PALETTE
 from ..problems import Quadratic
-from ..stationary import sgd_stationary_cov
+from ..laws import stationary_excess_loss
 
 __all__ = ["cloud_problem", "simulate_cloud", "draw_tz", "tz_explorer", "DEFAULTS"]
 
@@ -77,11 +78,10 @@ def simulate_cloud(lr, batch_size=1, *, rng, chains=250, records=10):
     """
     p = cloud_problem()
     lam_min = float(np.linalg.eigvalsh(p.H)[0])
-    delta = tz.stationary_samples(p, lr, rng=rng, chains=chains, run_time=2.0 / lam_min,
-                                  burn_in_time=5.0 / lam_min, records=records,
-                                  batch_size=batch_size)
-    excess = chain_mean(tz.excess_loss(p, delta))
-    return delta[-1] + p.minimizer(), excess
+    run = stationary_samples(p, lr, rng=rng, chains=chains, run_time=2.0 / lam_min,
+                             burn_in=5.0 / lam_min, records=records, batch_size=batch_size)
+    excess = chain_mean(tz.excess_loss(p, run.phi - p.minimizer()))
+    return run.final, excess
 
 
 @lru_cache(maxsize=None)
@@ -91,8 +91,7 @@ def _theory(batch_size):
     sigma = p.noise_cov()
     lrs = np.linspace(0.005, LR_RANGE[1], 100)
     line = lrs * np.trace(sigma) / (4.0 * batch_size)
-    exact = np.array([0.5 * np.trace(p.H @ sgd_stationary_cov(p.H, sigma, e, batch_size))
-                      for e in lrs])
+    exact = stationary_excess_loss(p.H, sigma, lrs, batch_size)
     return lrs, line, exact
 
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_chains, as_finite_array, as_positive_int
-from .dynamics import Trajectory, gradient_descent, gradient_flow
+from .._validation import as_chains, as_finite_array, as_positive_int
+from ..dynamics import Trajectory, gradient_descent, gradient_flow
 
 __all__ = ["FlowComparison", "compare_with_flow", "euler_global_errors", "euler_error_function"]
 

@@ -19,12 +19,12 @@ means. Its stationary law :math:`P_\eta` has mean 0 and a second moment :math:`S
 so that the excess loss is exactly :math:`\mathcal L(\eta) - \mathcal L^* = \tfrac12\operatorname{tr}(\bar H S)`
 and its slope at :math:`\eta = 0` is :math:`E_i\|g_i\|^2/(4B)`. When every :math:`H_i = \bar H`
 (additive noise) the extra term vanishes and :math:`S` is
-:func:`sgdsim.stationary.sgd_stationary_cov`.
+:func:`sgdsim.laws.sgd_stationary_cov`.
 
 This module provides the model (:class:`SecondOrderModel`, built from a problem by
 :func:`second_order_model`), simulation helpers that measure :math:`\mathcal L(\eta) - \mathcal L^*`
-on a ladder of rates with honest standard errors (:func:`stationary_samples`,
-:func:`excess_loss_ladder`), and the chapter's precise headline estimator
+on a ladder of rates with honest standard errors (:func:`stationary_ladder`,
+:func:`excess_loss_ladder`, on :func:`sgdsim.stationary_samples`), and the chapter's precise headline estimator
 (:func:`headline_problem`, :func:`headline_slope`).
 """
 
@@ -35,16 +35,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_finite_array, as_generator, as_positive_int
-from .dynamics import sgd
-from .estimators import Estimate, Fit, autocorr_time, chain_mean, weighted_fit
-from .problems import LinearRegression, LogisticRegression, Problem, Quadratic
+from .._validation import as_finite_array, as_generator, as_positive_int, as_rate
+from ..dynamics import sgd, stationary_samples
+from ..estimators import Estimate, Fit, autocorr_time, chain_mean, weighted_fit
+from ..laws import excess_loss as _quadratic_excess
+from ..problems import LinearRegression, Problem, Quadratic
 
 __all__ = [
-    "example_hessians",
     "SecondOrderModel",
     "second_order_model",
-    "stationary_samples",
     "excess_loss",
     "Ladder",
     "stationary_ladder",
@@ -57,48 +56,6 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # Per-example Hessians and the second-order model
 # ---------------------------------------------------------------------------
-def example_hessians(problem, phi=None) -> np.ndarray:
-    r"""Per-example Hessians :math:`H_i = \nabla^2\mathcal L_i(\Phi)`, shape ``(n, dim, dim)``.
-
-    Closed forms for :class:`~sgdsim.Quadratic` (:math:`H_i = H`),
-    :class:`~sgdsim.LinearRegression` (:math:`H_i = x_i x_i^\top`) and
-    :class:`~sgdsim.LogisticRegression`
-    (:math:`H_i = p_i(1-p_i)\,x_i x_i^\top + \lambda I`); any other finite sum with
-    ``example_grads`` gets central finite differences of its per-example gradients.
-
-    Parameters
-    ----------
-    problem : finite-sum Problem
-    phi : array_like, shape (dim,), optional
-        Where to evaluate; default ``problem.minimizer()``.
-    """
-    if not hasattr(problem, "example_grads"):
-        raise TypeError(
-            f"{type(problem).__name__} is not a finite sum: per-example Hessians need "
-            "example_grads (use Quadratic, LinearRegression or LogisticRegression)"
-        )
-    phi = problem.minimizer() if phi is None else problem._phi(phi)
-    if phi.ndim != 1:
-        raise ValueError(f"phi must be one point of shape ({problem.dim},), got {phi.shape}")
-    n, d = problem.n, problem.dim
-    if isinstance(problem, Quadratic):
-        return np.broadcast_to(problem.H, (n, d, d)).copy()
-    if isinstance(problem, LinearRegression):
-        return np.einsum("ni,nj->nij", problem.X, problem.X)
-    if isinstance(problem, LogisticRegression):
-        m = problem.y * (problem.X @ phi)
-        p = 0.5 * (1.0 - np.tanh(0.5 * m))
-        w = p * (1.0 - p)
-        return np.einsum("n,ni,nj->nij", w, problem.X, problem.X) + problem.l2 * np.eye(d)
-    # Generic: central differences of the per-example gradients, symmetrized.
-    step = 1e-5 * max(1.0, float(np.max(np.abs(phi))))
-    cols = []
-    for k in range(d):
-        e = np.zeros(d)
-        e[k] = step
-        cols.append((problem.example_grads(phi + e) - problem.example_grads(phi - e)) / (2 * step))
-    h = np.stack(cols, axis=-1)  # (n, d, d): d g_i[j] / d phi[k]
-    return 0.5 * (h + np.swapaxes(h, -1, -2))
 
 
 @dataclass(frozen=True, eq=False)
@@ -219,7 +176,7 @@ class SecondOrderModel:
         :math:`E_i g_i = 0`).
         """
         d = self._delta(delta)
-        eta = _rate(lr)
+        eta = as_rate(lr)
         return (np.sum(d * d, axis=-1) - 4.0 * eta * self.quadratic_part(d)
                 + eta**2 * self.grad_energy(d, batch_size))
 
@@ -237,14 +194,14 @@ class SecondOrderModel:
         gi = self.g[idx]
         if lr is None:
             return np.sum(gi * d, axis=-1)
-        eta = _rate(lr)
+        eta = as_rate(lr)
         step = d - eta * (gi + np.einsum("...ij,...j->...i", self.H[idx], d))
         return np.sum(gi * step, axis=-1)
 
     # -- exact stationary laws ---------------------------------------------------
     def _operator(self, lr, batch_size):
         """The linear map S -> E[(I - eta H_b) S (I - eta H_b)] as a (d*d, d*d) matrix."""
-        eta = _rate(lr)
+        eta = as_rate(lr)
         b = as_positive_int(batch_size, "batch_size")
         d = self.dim
         a = np.eye(d) - eta * self._hbar
@@ -287,7 +244,7 @@ class SecondOrderModel:
         ValueError
             If ``lr`` is not mean-square stable (no stationary law with finite variance).
         """
-        eta = _rate(lr)
+        eta = as_rate(lr)
         b = as_positive_int(batch_size, "batch_size")
         op = self._operator(eta, b)
         rho = float(np.max(np.abs(np.linalg.eigvals(op))))
@@ -303,7 +260,7 @@ class SecondOrderModel:
 
     def excess_loss(self, lr, batch_size: int = 1) -> float:
         r"""Exact :math:`\mathcal L(\eta) - \mathcal L^* = \tfrac12\operatorname{tr}(\bar H S)` on the model."""
-        return float(0.5 * np.trace(self._hbar @ self.stationary_cov(lr, batch_size)))
+        return _quadratic_excess(self._hbar, self.stationary_cov(lr, batch_size))
 
     def mean_grad_energy(self, lr, batch_size: int = 1) -> float:
         r"""Exact :math:`E_{\Delta\sim P_\eta} E_b\|\hat g + \hat H\Delta\|^2` (the proof's step 4).
@@ -325,95 +282,18 @@ def second_order_model(problem, phi=None) -> SecondOrderModel:
     loss, so every law of the model is exact for SGD on the problem; for other losses it
     is the local (small-:math:`\eta`) description.
     """
+    if not hasattr(problem, "example_hessians"):
+        raise TypeError(f"{type(problem).__name__} is not a finite sum: the second-order model "
+                        "needs per-example gradients and Hessians (use Quadratic, "
+                        "LinearRegression or LogisticRegression)")
     phi = problem.minimizer() if phi is None else as_finite_array(phi, "phi", shape=(problem.dim,))
-    g = problem.example_grads(phi)
-    return SecondOrderModel(g=g, H=example_hessians(problem, phi), loss_min=float(problem.loss(phi)))
-
-
-def _rate(lr) -> float:
-    eta = float(as_finite_array(lr, "lr", ndim=0))
-    if eta <= 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
-    return eta
+    return SecondOrderModel(g=problem.example_grads(phi), H=problem.example_hessians(phi),
+                            loss_min=float(problem.loss(phi)))
 
 
 # ---------------------------------------------------------------------------
-# Simulation: stationary samples and the excess-loss ladder
+# Simulation: the excess-loss ladder
 # ---------------------------------------------------------------------------
-def _relaxation_rate(problem, phi_star) -> float:
-    """Smallest Hessian eigenvalue at the minimizer: the slowest relaxation rate per unit time."""
-    lam = np.linalg.eigvalsh(np.atleast_2d(problem.hessian(phi_star)))
-    if lam[0] <= 0:
-        raise ValueError("the Hessian at the minimizer is not positive definite")
-    return float(lam[0])
-
-
-def _default_records(problem, phi_star, run_time) -> int:
-    """About two records per fastest relaxation time: thinning that loses little information."""
-    lam_max = float(np.linalg.eigvalsh(np.atleast_2d(problem.hessian(phi_star)))[-1])
-    return int(min(2000, max(20, math.ceil(2.0 * run_time * lam_max))))
-
-
-def stationary_samples(problem, lr, *, rng, chains, run_time, burn_in_time=None,
-                       records=None, batch_size=1, phi0=None) -> np.ndarray:
-    r"""Run independent SGD chains past their burn-in and return :math:`\Delta = \Phi - \Phi^*`.
-
-    Time is measured as the book does, in units of summed learning rates
-    (:math:`t = \eta k`), so a chain relaxes on the time scale
-    :math:`1/\lambda_{\min}(\bar H)` whatever the rate.
-
-    Parameters
-    ----------
-    problem : Problem with ``minimizer`` and ``hessian``
-    lr : float > 0
-    rng : numpy.random.Generator or int
-    chains : int
-        Independent chains, all started at ``phi0`` (default :math:`\Phi^*`).
-    run_time : float > 0
-        Length of the recorded stretch after burn-in, in time units.
-    burn_in_time : float, optional
-        Discarded stretch; default :math:`8/\lambda_{\min}`, after which the
-        slowest mode's variance deficit from a start at :math:`\Phi^*` is below
-        :math:`e^{-16} \approx 10^{-7}` of its stationary value.
-    records : int, optional
-        Recorded states per chain after burn-in, equally spaced over ``run_time``
-        (thinning). Default: two per fastest relaxation time,
-        :math:`\lceil 2\,t_{\rm run}\lambda_{\max}\rceil` (at least 20, at most 2000).
-    batch_size : int
-    phi0 : array_like, shape (dim,) or (chains, dim), optional
-        Start; default :math:`\Phi^*`.
-
-    Returns
-    -------
-    numpy.ndarray, shape (records, chains, dim)
-        Samples of :math:`\Delta`, records along the first axis, so that
-        :func:`sgdsim.chain_mean` of any function of them has a standard error over
-        independent chains.
-    """
-    eta = _rate(lr)
-    phi_star = problem.minimizer()
-    if burn_in_time is None:
-        burn_in_time = 8.0 / _relaxation_rate(problem, phi_star)
-    burn_in_time = float(burn_in_time)
-    run_time = float(run_time)
-    if not (math.isfinite(run_time) and run_time > 0
-            and math.isfinite(burn_in_time) and burn_in_time >= 0):
-        raise ValueError("run_time must be > 0 and burn_in_time >= 0 (both finite)")
-    records = (_default_records(problem, phi_star, run_time) if records is None
-               else as_positive_int(records, "records"))
-    burn = int(math.ceil(burn_in_time / eta))
-    every = max(1, int(math.ceil(run_time / eta / records)))
-    start = phi_star if phi0 is None else as_finite_array(phi0, "phi0", ndim=(1, 2))
-    gen = as_generator(rng)
-    n_chains = None if start.ndim == 2 else chains
-    # Burn in without recording, then record `records` states `every` steps apart.
-    if burn > 0:
-        start = sgd(problem, start, eta, burn, batch_size=batch_size, chains=n_chains, rng=gen,
-                    record_every=burn).final
-        n_chains = None
-    traj = sgd(problem, start, eta, every * records, batch_size=batch_size,
-               chains=n_chains, rng=gen, record_every=every)
-    return traj.phi[1:] - phi_star
 
 
 def excess_loss(problem, delta, *, loss_min=None, chunk=2_000_000) -> np.ndarray:
@@ -461,14 +341,15 @@ class Ladder:
         return self.fit(powers).estimate(powers.index(1))
 
 
-def stationary_ladder(problem, lrs, statistics, *, rng, chains, run_time, burn_in_time=None,
+def stationary_ladder(problem, lrs, statistics, *, rng, chains, run_time, burn_in=None,
                       records=None, batch_size=1, phi0=None) -> dict:
     r"""Stationary averages of several statistics at every rate of ``lrs``.
 
     Every rate gets its own independent chains (so the points of a ladder are
     independent, as :func:`sgdsim.weighted_fit` assumes); each chain's time average
     after burn-in is one draw and the standard error is the spread of the draws
-    (:func:`sgdsim.chain_mean`). The run arguments are those of :func:`stationary_samples`.
+    (:func:`sgdsim.chain_mean`). The run arguments are those of
+    :func:`sgdsim.stationary_samples`.
 
     Parameters
     ----------
@@ -487,9 +368,9 @@ def stationary_ladder(problem, lrs, statistics, *, rng, chains, run_time, burn_i
     b = as_positive_int(batch_size, "batch_size")
     out = {name: ([], []) for name in statistics}
     for eta in lrs:
-        delta = stationary_samples(problem, eta, rng=gen, chains=chains, run_time=run_time,
-                                   burn_in_time=burn_in_time, records=records, batch_size=b,
-                                   phi0=phi0)
+        run = stationary_samples(problem, eta, rng=gen, chains=chains, run_time=run_time,
+                                 burn_in=burn_in, records=records, batch_size=b, phi0=phi0)
+        delta = run.phi - problem.minimizer()
         for name, f in statistics.items():
             est = chain_mean(f(delta, float(eta)))
             out[name][0].append(est.value)
@@ -498,13 +379,13 @@ def stationary_ladder(problem, lrs, statistics, *, rng, chains, run_time, burn_i
             for name, (m, s) in out.items()}
 
 
-def excess_loss_ladder(problem, lrs, *, rng, chains, run_time, burn_in_time=None,
+def excess_loss_ladder(problem, lrs, *, rng, chains, run_time, burn_in=None,
                        records=None, batch_size=1, phi0=None) -> Ladder:
     r"""Measure :math:`\mathcal L(\eta) - \mathcal L^*` at every rate of ``lrs`` (see :func:`stationary_ladder`)."""
     lmin = problem.minimum_loss()
     stats = {"excess": lambda d, eta: excess_loss(problem, d, loss_min=lmin)}
     return stationary_ladder(problem, lrs, stats, rng=rng, chains=chains, run_time=run_time,
-                             burn_in_time=burn_in_time, records=records,
+                             burn_in=burn_in, records=records,
                              batch_size=batch_size, phi0=phi0)["excess"]
 
 
@@ -591,7 +472,7 @@ def headline_slope(*, rng, target_rse=0.005, lr=None, batch_size=1, chains=128,
     h = float(q.H[0, 0])
     if h <= 0:
         raise ValueError("the problem's curvature h must be > 0")
-    eta = 0.1 / h if lr is None else _rate(lr)
+    eta = 0.1 / h if lr is None else as_rate(lr)
     if not 0 < eta * h < 2:
         raise ValueError(f"lr={eta:g} is unstable: need 0 < lr * h < 2 (h = {h:g})")
     a = 1.0 - eta * h

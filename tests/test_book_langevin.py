@@ -4,9 +4,7 @@ import numpy as np
 import pytest
 
 import sgdsim
-from sgdsim import sde
-
-
+from sgdsim.book import langevin as sde
 @pytest.fixture
 def skewed1d():
     """A 1-D quadratic finite sum with skewed (exponential) per-example minimizers."""
@@ -56,24 +54,24 @@ def test_block_noise_sums_have_covariance_n_sigma_and_zero_mean(skewed1d, rng):
 
 def test_cumulants_of_known_distributions(rng):
     # exponential: variance 1, skewness 2, excess kurtosis 6
-    c = sde.cumulants(rng.exponential(size=400000), groups=20)
+    c = sgdsim.estimators.cumulants(rng.exponential(size=400000), groups=20)
     assert abs(c.variance.value - 1) < 4 * c.variance.stderr
     assert abs(c.skewness.value - 2) < 4 * c.skewness.stderr
     assert abs(c.excess_kurtosis.value - 6) < 4 * c.excess_kurtosis.stderr
     # Gaussian: 0 and 0; uniform: excess kurtosis -6/5
-    g = sde.cumulants(rng.normal(size=200000))
+    g = sgdsim.estimators.cumulants(rng.normal(size=200000))
     assert abs(g.skewness.value) < 4 * g.skewness.stderr
     assert abs(g.excess_kurtosis.value) < 4 * g.excess_kurtosis.stderr
-    u = sde.cumulants(rng.uniform(size=200000))
+    u = sgdsim.estimators.cumulants(rng.uniform(size=200000))
     assert abs(u.excess_kurtosis.value + 1.2) < 4 * u.excess_kurtosis.stderr
     assert u.variance.value == pytest.approx(1 / 12, rel=0.02)
 
 
 def test_cumulants_bad_input():
     with pytest.raises(ValueError, match="8 draws"):
-        sde.cumulants(np.arange(20.0), groups=5)
+        sgdsim.estimators.cumulants(np.arange(20.0), groups=5)
     with pytest.raises(ValueError, match="constant"):
-        sde.cumulants(np.ones(100), groups=2)
+        sgdsim.estimators.cumulants(np.ones(100), groups=2)
 
 
 def test_quadratic_moments_sgd_em_exact(quad2d):
@@ -86,26 +84,26 @@ def test_quadratic_moments_sgd_em_exact(quad2d):
     m, c = phi0 - star, np.zeros((2, 2))
     for _ in range(20):
         m, c = a @ m, a @ c @ a.T + eta**2 * s
-    mean, cov = sde.quadratic_moments(quad2d, phi0, times, lr=eta, method="sgd")
+    mean, cov = sgdsim.laws.quadratic_moments(quad2d, phi0, times, lr=eta, method="sgd")
     np.testing.assert_allclose(mean[0], phi0)
     np.testing.assert_allclose(mean[2], star + m, atol=1e-12)
     np.testing.assert_allclose(cov[2], c, atol=1e-14)
     # the exact OU law: mean solves dm/dt = -H m, cov -> C_inf
-    me, ce = sde.quadratic_moments(quad2d, phi0, [50.0], lr=eta, method="exact")
+    me, ce = sgdsim.laws.quadratic_moments(quad2d, phi0, [50.0], lr=eta, method="exact")
     np.testing.assert_allclose(me[0], star, atol=1e-12)
     np.testing.assert_allclose(ce[0], sgdsim.langevin_stationary_cov(h, s, eta), atol=1e-14)
     # Euler-Maruyama approaches the exact law as dt -> 0, with O(dt) error
-    mx, cx = sde.quadratic_moments(quad2d, phi0, [2.0], lr=eta, method="exact")
+    mx, cx = sgdsim.laws.quadratic_moments(quad2d, phi0, [2.0], lr=eta, method="exact")
     errs = []
     for dt in (0.01, 0.005):
-        mm, cc = sde.quadratic_moments(quad2d, phi0, [2.0], lr=eta, method="em", dt=dt)
+        mm, cc = sgdsim.laws.quadratic_moments(quad2d, phi0, [2.0], lr=eta, method="em", dt=dt)
         errs.append(np.abs(mm - mx).max())
     assert errs[0] / errs[1] == pytest.approx(2.0, rel=0.05)
 
 
 def test_quadratic_moments_match_sgd_simulation(quad2d, rng):
     phi0 = np.array([3.0, -1.0])
-    mean, cov = sde.quadratic_moments(quad2d, phi0, [1.0], lr=0.1, method="sgd")
+    mean, cov = sgdsim.laws.quadratic_moments(quad2d, phi0, [1.0], lr=0.1, method="sgd")
     traj = sgdsim.sgd(quad2d, phi0, 0.1, 10, chains=20000, rng=rng, record_every=10)
     x = traj.final
     se = np.sqrt(np.diag(cov[0]) / x.shape[0])
@@ -115,35 +113,35 @@ def test_quadratic_moments_match_sgd_simulation(quad2d, rng):
 
 def test_quadratic_moments_bad_input(quad2d):
     with pytest.raises(ValueError, match="whole number"):
-        sde.quadratic_moments(quad2d, [0, 0], [0.25], lr=0.1)
+        sgdsim.laws.quadratic_moments(quad2d, [0, 0], [0.25], lr=0.1)
     with pytest.raises(ValueError, match="dt="):
-        sde.quadratic_moments(quad2d, [0, 0], [0.2], lr=0.1, method="em")
+        sgdsim.laws.quadratic_moments(quad2d, [0, 0], [0.2], lr=0.1, method="em")
     with pytest.raises(ValueError, match="method"):
-        sde.quadratic_moments(quad2d, [0, 0], [0.2], lr=0.1, method="rk4")
+        sgdsim.laws.quadratic_moments(quad2d, [0, 0], [0.2], lr=0.1, method="rk4")
     lin = sgdsim.LinearRegression(np.eye(3)[:, :2], np.ones(3))
     with pytest.raises(ValueError, match="constant"):
-        sde.quadratic_moments(lin, [0, 0], [0.2], lr=0.1)
+        sgdsim.laws.quadratic_moments(lin, [0, 0], [0.2], lr=0.1)
 
 
 def test_linear_noise_cov_on_a_quadratic_is_the_exact_ou_law(quad2d):
     phi0 = np.array([3.0, -1.0])
     times = np.array([0.0, 0.5, 3.0])
-    path, cov = sde.linear_noise_cov(quad2d, phi0, times, lr=0.05)
-    mx, cx = sde.quadratic_moments(quad2d, phi0, times, lr=0.05, method="exact")
+    path, cov = sgdsim.laws.linear_noise_cov(quad2d, phi0, times, lr=0.05)
+    mx, cx = sgdsim.laws.quadratic_moments(quad2d, phi0, times, lr=0.05, method="exact")
     np.testing.assert_allclose(path, mx, atol=1e-8)
     np.testing.assert_allclose(cov, cx, atol=1e-9)
     with pytest.raises(ValueError, match="non-decreasing"):
-        sde.linear_noise_cov(quad2d, phi0, [1.0, 0.5], lr=0.05)
+        sgdsim.laws.linear_noise_cov(quad2d, phi0, [1.0, 0.5], lr=0.05)
 
 
 def test_gibbs_mean_loss_of_a_quadratic():
     # L = k x^2 / 2 under exp(-L/T): E L = T/2, Var L = T^2/2
     grid = np.linspace(-12, 12, 8001)
-    m, v = sde.gibbs_mean_loss(lambda x: 1.5 * x[:, 0] ** 2, grid, 0.8)
+    m, v = sgdsim.gibbs.gibbs_mean_loss(lambda x: 1.5 * x[:, 0] ** 2, grid, 0.8)
     assert m == pytest.approx(0.4, rel=1e-8)
     assert v == pytest.approx(0.32, rel=1e-7)
     with pytest.raises(ValueError, match="temperature"):
-        sde.gibbs_mean_loss(lambda x: x[:, 0] ** 2, grid, -1.0)
+        sgdsim.gibbs.gibbs_mean_loss(lambda x: x[:, 0] ** 2, grid, -1.0)
 
 
 def test_fit_temperature_recovers_the_temperature_of_gibbs_samples(rng):
@@ -154,12 +152,12 @@ def test_fit_temperature_recovers_the_temperature_of_gibbs_samples(rng):
     cdf = np.cumsum(p)
     cdf /= cdf[-1]
     x = np.interp(rng.random((50, 40)), cdf, grid)  # (records, chains), i.i.d.
-    est = sde.fit_temperature(dw.loss(x[..., None]), dw.loss, grid)
+    est = sgdsim.gibbs.fit_temperature(dw.loss(x[..., None]), dw.loss, grid)
     assert abs(est.value - t) < 4 * est.stderr
     assert est.stderr < 0.02
     # an Estimate of the mean loss is accepted as is, and exact moments give exact T
-    m, _ = sde.gibbs_mean_loss(dw.loss, grid, t)
-    assert sde.fit_temperature(sgdsim.Estimate(m, 1e-6), dw.loss, grid).value == \
+    m, _ = sgdsim.gibbs.gibbs_mean_loss(dw.loss, grid, t)
+    assert sgdsim.gibbs.fit_temperature(sgdsim.Estimate(m, 1e-6), dw.loss, grid).value == \
         pytest.approx(t, rel=1e-9)
 
 
@@ -167,9 +165,9 @@ def test_fit_temperature_bad_input():
     dw = sgdsim.double_well()
     grid = np.linspace(-2, 2, 101)
     with pytest.raises(ValueError, match="outside the range"):
-        sde.fit_temperature(sgdsim.Estimate(-5.0, 0.1), dw.loss, grid)
+        sgdsim.gibbs.fit_temperature(sgdsim.Estimate(-5.0, 0.1), dw.loss, grid)
     with pytest.raises(ValueError, match="2 independent chains"):
-        sde.fit_temperature(np.ones((10, 1)), dw.loss, grid)
+        sgdsim.gibbs.fit_temperature(np.ones((10, 1)), dw.loss, grid)
 
 
 def test_sgd_stationary_density_is_the_exact_quadratic_law():
@@ -178,7 +176,7 @@ def test_sgd_stationary_density_is_the_exact_quadratic_law():
     p = sgdsim.NoisyPotential(lambda x: 0.5 * k * x[..., 0] ** 2, lambda x: k * x, s2,
                               minimizer=[0.0])
     grid = np.linspace(-3, 3, 1201)
-    dens = sde.sgd_stationary_density(p, eta, grid)
+    dens = sgdsim.gibbs.sgd_stationary_density(p, eta, grid)
     var = eta * s2 / (k * (2 - eta * k))
     exact = np.exp(-(grid**2) / (2 * var)) / np.sqrt(2 * np.pi * var)
     np.testing.assert_allclose(dens, exact, atol=1e-8)
@@ -186,7 +184,7 @@ def test_sgd_stationary_density_is_the_exact_quadratic_law():
     dw = sgdsim.double_well(tilt=0.3, noise_var=0.5 / 0.002)
     g = np.linspace(-2.5, 2.5, 1001)
     gibbs = sgdsim.gibbs_density(dw.loss, g, 0.25)
-    assert np.max(np.abs(sde.sgd_stationary_density(dw, 0.002, g) - gibbs)) < 0.03 * gibbs.max()
+    assert np.max(np.abs(sgdsim.gibbs.sgd_stationary_density(dw, 0.002, g) - gibbs)) < 0.03 * gibbs.max()
 
 
 def test_sgd_stationary_density_cold_double_well_puts_the_mass_in_the_deep_well():
@@ -196,7 +194,7 @@ def test_sgd_stationary_density_cold_double_well_puts_the_mass_in_the_deep_well(
     eta, s2 = 0.0025, 8.0  # T = eta s2 / 2 = 0.01, step noise eta sigma = 0.0071
     dw = sgdsim.double_well(tilt=0.3, noise_var=s2)
     g = np.linspace(-2.0, 2.0, 1601)
-    dens = sde.sgd_stationary_density(dw, eta, g)
+    dens = sgdsim.gibbs.sgd_stationary_density(dw, eta, g)
     gibbs = sgdsim.gibbs_density(dw.loss, g, 0.5 * eta * s2)
     assert g[np.argmax(dens)] < 0  # the deep well is on the left
     assert np.max(np.abs(dens - gibbs)) < 0.02 * gibbs.max()  # up to the O(eta) correction
@@ -207,21 +205,21 @@ def test_sgd_stationary_density_refuses_a_grid_that_cannot_hold_the_chain():
     # eta L'(x) at the ends of the grid throws the chain far outside it
     dw = sgdsim.double_well(noise_var=1.0)
     with pytest.raises(ValueError, match="outside the grid"):
-        sde.sgd_stationary_density(dw, 0.2, np.linspace(-3.0, 3.0, 601))
+        sgdsim.gibbs.sgd_stationary_density(dw, 0.2, np.linspace(-3.0, 3.0, 601))
 
 
 def test_sgd_stationary_density_bad_input(quad2d):
     dw = sgdsim.double_well(noise_var=1.0)
     with pytest.raises(ValueError, match="1-D"):
-        sde.sgd_stationary_density(quad2d, 0.1, np.linspace(-1, 1, 11))
+        sgdsim.gibbs.sgd_stationary_density(quad2d, 0.1, np.linspace(-1, 1, 11))
     with pytest.raises(ValueError, match="resolve"):
-        sde.sgd_stationary_density(dw, 0.01, np.linspace(-2, 2, 11))
+        sgdsim.gibbs.sgd_stationary_density(dw, 0.01, np.linspace(-2, 2, 11))
     with pytest.raises(ValueError, match="uniform"):
-        sde.sgd_stationary_density(dw, 0.5, np.array([0.0, 0.1, 0.3, 0.4]))
+        sgdsim.gibbs.sgd_stationary_density(dw, 0.5, np.array([0.0, 0.1, 0.3, 0.4]))
     with pytest.raises(ValueError, match="> 0"):
-        sde.sgd_stationary_density(dw, 0.0, np.linspace(-2, 2, 11))
+        sgdsim.gibbs.sgd_stationary_density(dw, 0.0, np.linspace(-2, 2, 11))
     with pytest.raises(ValueError, match="zero"):
-        sde.sgd_stationary_density(sgdsim.double_well(noise_var=0.0), 0.1,
+        sgdsim.gibbs.sgd_stationary_density(sgdsim.double_well(noise_var=0.0), 0.1,
                                    np.linspace(-2, 2, 11))
 
 
@@ -229,7 +227,7 @@ def test_product_problem_factorizes(rng):
     px = sgdsim.double_well(tilt=0.2, noise_var=4.0)
     py = sgdsim.NoisyPotential(lambda p: p[..., 0] ** 2, lambda p: 2 * p, 1.0, minimizer=[0.0],
                                hessian=lambda p: np.full(p.shape[:-1] + (1, 1), 2.0))
-    prob = sde.product_problem(px, py)
+    prob = sgdsim.product_problem(px, py)
     pts = rng.normal(size=(5, 2))
     np.testing.assert_allclose(prob.loss(pts), px.loss(pts[:, :1]) + py.loss(pts[:, 1:]))
     np.testing.assert_allclose(prob.grad(pts), np.c_[px.grad(pts[:, :1]), py.grad(pts[:, 1:])])
@@ -238,7 +236,7 @@ def test_product_problem_factorizes(rng):
     assert h.shape == (5, 2, 2) and np.all(h[:, 0, 1] == 0) and np.allclose(h[:, 1, 1], 2.0)
     np.testing.assert_allclose(prob.minimizer(), [px.minimizer()[0], 0.0])
     with pytest.raises(ValueError, match="1-D"):
-        sde.product_problem(prob, py)
+        sgdsim.product_problem(prob, py)
 
 
 def test_sgd_stationary_temperature_quadratic_closed_form_and_limit():
@@ -247,12 +245,12 @@ def test_sgd_stationary_temperature_quadratic_closed_form_and_limit():
     p = sgdsim.NoisyPotential(lambda x: 0.5 * k * x[..., 0] ** 2, lambda x: k * x, s2,
                               minimizer=[0.0])
     for eta in (0.05, 0.01):
-        t = sde.sgd_stationary_temperature(p, eta, -4.0, 4.0)
+        t = sgdsim.gibbs.sgd_stationary_temperature(p, eta, -4.0, 4.0)
         assert t == pytest.approx(eta * s2 / (2 - eta * k), rel=1e-6)
     with pytest.raises(ValueError, match="lo < hi"):
-        sde.sgd_stationary_temperature(p, 0.01, 1.0, -1.0)
+        sgdsim.gibbs.sgd_stationary_temperature(p, 0.01, 1.0, -1.0)
     with pytest.raises(ValueError, match="points"):
-        sde.sgd_stationary_temperature(p, 1e-6, -4.0, 4.0)
+        sgdsim.gibbs.sgd_stationary_temperature(p, 1e-6, -4.0, 4.0)
 
 
 def test_compare_ensembles_is_calibrated(rng):
@@ -260,13 +258,13 @@ def test_compare_ensembles_is_calibrated(rng):
     for _ in range(200):
         a = rng.exponential(size=(400, 2))
         b = rng.exponential(size=(300, 2))
-        gap = sde.compare_ensembles(a, b)
+        gap = sgdsim.estimators.compare_ensembles(a, b)
         z_mean.append(gap.mean_diff[0].value / gap.mean_diff[0].stderr)
         z_ratio.append((gap.spread_ratio.value - 1) / gap.spread_ratio.stderr)
     assert np.std(z_mean) == pytest.approx(1.0, abs=0.15)
     assert np.std(z_ratio) == pytest.approx(1.0, abs=0.2)
     assert abs(np.mean(z_mean)) < 0.3
-    gap = sde.compare_ensembles(rng.normal(size=(5000, 1)) * 2, rng.normal(size=(5000, 1)))
+    gap = sgdsim.estimators.compare_ensembles(rng.normal(size=(5000, 1)) * 2, rng.normal(size=(5000, 1)))
     assert abs(gap.spread_ratio.value - 4) < 4 * gap.spread_ratio.stderr
     with pytest.raises(ValueError, match="same dim"):
-        sde.compare_ensembles(np.zeros((5, 2)), np.zeros((5, 3)))
+        sgdsim.estimators.compare_ensembles(np.zeros((5, 2)), np.zeros((5, 3)))

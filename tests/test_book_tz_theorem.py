@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import sgdsim
-from sgdsim import tz
-from sgdsim.problems import Problem
+from sgdsim.book import tz_theorem as tz
+from sgdsim.problems import _FiniteSum
 
 from conftest import fd_grad
 
@@ -32,7 +32,7 @@ def logreg():
     return sgdsim.LogisticRegression(x, y, l2=0.01)
 
 
-class _Quartic(Problem):
+class _Quartic(_FiniteSum):
     """L_i(x) = (x - a_i)^4 / 4 + (x - a_i)^2 / 2 in 1-D: not one of the closed forms."""
 
     def __init__(self, a):
@@ -59,10 +59,12 @@ def _one_d_model(h, g):
 # ---------------------------------------------------------------------------
 # example_hessians and the model
 # ---------------------------------------------------------------------------
+
+
 def test_example_hessians_match_finite_differences(quad2d, linreg, logreg):
     for prob in (quad2d, linreg, logreg, _Quartic([0.0, 1.0, 3.0])):
         phi = prob.minimizer() + 0.1
-        h = tz.example_hessians(prob, phi)
+        h = prob.example_hessians(phi)
         assert h.shape == (prob.n, prob.dim, prob.dim)
         for i in (0, prob.n - 1):
             for j in range(prob.dim):
@@ -75,10 +77,10 @@ def test_example_hessians_match_finite_differences(quad2d, linreg, logreg):
 
 
 def test_example_hessians_bad_input(quad2d):
-    with pytest.raises(TypeError, match="finite sum"):
-        tz.example_hessians(sgdsim.double_well())
+    assert not hasattr(sgdsim.double_well(), "example_hessians")  # not a finite sum
     with pytest.raises(ValueError, match="one point"):
-        tz.example_hessians(quad2d, np.zeros((3, 2)))
+        quad2d.example_hessians(np.zeros((3, 2)))
+
 
 
 def test_second_order_model_is_exact_for_least_squares(linreg):
@@ -218,19 +220,6 @@ def test_excess_loss_function(quad2d, logreg):
     np.testing.assert_allclose(tz.excess_loss(logreg, d3, chunk=50), direct, rtol=1e-12)
     with pytest.raises(ValueError, match="shape"):
         tz.excess_loss(quad2d, np.zeros((4, 3)))
-
-
-def test_stationary_samples_shapes_and_arguments(quad2d):
-    d = tz.stationary_samples(quad2d, 0.1, rng=0, chains=5, run_time=2.0, records=4)
-    assert d.shape == (4, 5, 2)
-    d = tz.stationary_samples(quad2d, 0.1, rng=0, chains=5, run_time=2.0)
-    assert d.shape[1:] == (5, 2) and 20 <= d.shape[0] <= 2000
-    with pytest.raises(ValueError, match="run_time"):
-        tz.stationary_samples(quad2d, 0.1, rng=0, chains=5, run_time=0.0)
-    with pytest.raises(TypeError, match="rng"):
-        tz.stationary_samples(quad2d, 0.1, rng=None, chains=5, run_time=1.0)
-    with pytest.raises(ValueError, match="lr"):
-        tz.stationary_samples(quad2d, -0.1, rng=0, chains=5, run_time=1.0)
 
 
 def test_ladder_means_match_exact_law_with_calibrated_errors():

@@ -5,9 +5,7 @@ import pytest
 from scipy.linalg import expm
 
 import sgdsim
-from sgdsim import euler
-
-
+from sgdsim.book import gradient_flow as euler
 @pytest.fixture
 def quad1d():
     # L = lam/2 (x - 1)^2 (+ const), lam = 2
@@ -129,8 +127,3 @@ def test_euler_error_function_bad_input(quad1d):
     np.testing.assert_array_equal(euler.euler_error_function(quad1d, [3.0], [0.0, 0.0]), 0.0)
 
 
-def test_exported_at_top_level():
-    assert sgdsim.compare_with_flow is euler.compare_with_flow
-    assert sgdsim.euler_global_errors is euler.euler_global_errors
-    assert sgdsim.euler_error_function is euler.euler_error_function
-    assert {"euler", "compare_with_flow"} <= set(sgdsim.__all__)

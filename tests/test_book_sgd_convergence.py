@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import sgdsim
-from sgdsim import convergence
+from sgdsim.book import sgd_convergence as convergence
 from sgdsim.dynamics import Trajectory
 
 
@@ -71,152 +71,17 @@ def test_block_updates_bad_input():
         convergence.block_updates(flat)
 
 
-def test_block_update_law_matches_closed_form_in_1d():
-    h, s, e0, dt, L = 2.0, 3.0, 1.5, 0.01, 50
-    mean, cov = convergence.block_update_law(h, s, [e0], dt, L, batch_size=2)
-    a = 1 - dt * h
-    np.testing.assert_allclose(mean, [(1 - a**L) * e0 / (L * dt)], rtol=1e-12)
-    expected = (s / 2) * (1 - a ** (2 * L)) / (1 - a**2) / L**2
-    np.testing.assert_allclose(cov, [[expected]], rtol=1e-12)
-    # the limit: block time -> 0 gives mean -> g = h e0, cov -> Sigma/(B L)
-    mean, cov = convergence.block_update_law(h, s, [e0], 1e-9, L)
-    np.testing.assert_allclose(mean, [h * e0], rtol=1e-6)
-    np.testing.assert_allclose(cov, [[s / L]], rtol=1e-6)
-
-
-def test_block_update_law_matches_simulation(quad2d):
-    """Monte Carlo: the block-average update has the exact mean and covariance."""
-    phi0 = np.array([3.0, 1.0])
-    dt, L, chains = 1 / 64, 8, 20000
-    tr = sgdsim.sgd(quad2d, phi0, dt, L, chains=chains, rng=11, record_every=L)
-    u = convergence.block_updates(tr)[0]
-    mean, cov = convergence.block_update_law(quad2d.H, quad2d.noise_cov(),
-                                             phi0 - quad2d.minimizer(), dt, L)
-    se = np.sqrt(np.diag(cov) / chains)
-    assert np.all(np.abs(u.mean(axis=0) - mean) < 5 * se)
-    sq = np.sum((u - mean) ** 2, axis=-1)
-    est = sgdsim.chain_mean(sq)
-    assert abs(est.value - np.trace(cov)) < 5 * est.stderr
-
-
-@pytest.mark.parametrize(
-    "kwargs, err",
-    [
-        (dict(dt=0.0), ValueError),
-        (dict(block=0), ValueError),
-        (dict(block=2.5), TypeError),
-        (dict(batch_size=0), ValueError),
-        (dict(displacement=[1.0, 2.0, 3.0]), ValueError),
-        (dict(noise_cov=[[1.0, 2.0], [0.0, 1.0]]), ValueError),
-    ],
-)
-def test_block_update_law_bad_input(kwargs, err):
-    args = dict(hessian=np.eye(2), noise_cov=np.eye(2), displacement=[1.0, 0.0], dt=0.1, block=4)
-    args.update(kwargs)
-    with pytest.raises(err):
-        convergence.block_update_law(**args)
-
-
 # -- stationary excess loss and its estimator ------------------------------------
-
-def test_stationary_excess_loss_1d_closed_form():
-    h, s = 2.0, 3.0
-    etas = np.array([0.01, 0.3, 0.9])
-    got = convergence.stationary_excess_loss(h, s, etas, batch_size=4)
-    np.testing.assert_allclose(got, etas * s / (2 * 4 * (2 - etas * h)), rtol=1e-10)
-    assert isinstance(convergence.stationary_excess_loss(h, s, 0.1), float)
-
-
-def test_stationary_excess_loss_is_one_over_b_and_linear_at_zero(quad2d):
-    sig = quad2d.noise_cov()
-    e1 = convergence.stationary_excess_loss(quad2d.H, sig, 0.1)
-    e8 = convergence.stationary_excess_loss(quad2d.H, sig, 0.1, batch_size=8)
-    assert e8 == pytest.approx(e1 / 8, rel=1e-10)
-    eps = 1e-7
-    slope = convergence.stationary_excess_loss(quad2d.H, sig, eps) / eps
-    assert slope == pytest.approx(np.trace(sig) / 4, rel=1e-5)
-
-
-def test_stationary_excess_loss_refuses_unstable_rates(quad2d):
-    with pytest.raises(ValueError, match="stationary"):
-        convergence.stationary_excess_loss(quad2d.H, quad2d.noise_cov(), 2.5 * quad2d.max_stable_lr())
-    with pytest.raises(ValueError):
-        convergence.stationary_excess_loss(quad2d.H, quad2d.noise_cov(), [0.1, np.nan])
 
 
 # -- transient excess loss (relaxation after a change of rate) -------------------
-
-def test_transient_excess_loss_1d_closed_form():
-    h, s, eta, b, c0, m0 = 2.0, 3.0, 0.2, 4, 0.5, 0.7
-    got = convergence.transient_excess_loss(h, s, eta, 30, c0, [m0], batch_size=b)
-    c_inf = eta * s / (b * h * (2 - eta * h))
-    a2k = (1 - eta * h) ** (2 * np.arange(31))
-    np.testing.assert_allclose(got, 0.5 * h * (c_inf + a2k * (c0 - c_inf + m0**2)), rtol=1e-10)
-
-
-def test_transient_excess_loss_matches_the_moment_recursion(quad2d):
-    h, sig, eta, b = quad2d.H, quad2d.noise_cov(), 0.3, 2
-    c = sgdsim.sgd_stationary_cov(h, sig, 0.9, b)       # the cloud of a larger rate
-    m = np.array([0.4, -1.1])
-    a = np.eye(2) - eta * h
-    want = []
-    for _ in range(41):
-        want.append(0.5 * np.trace(h @ c) + 0.5 * m @ h @ m)
-        c, m = a @ c @ a + eta**2 * sig / b, a @ m
-    got = convergence.transient_excess_loss(h, sig, eta, 40, sgdsim.sgd_stationary_cov(h, sig, 0.9, b),
-                                            [0.4, -1.1], batch_size=b)
-    np.testing.assert_allclose(got, want, rtol=1e-10)
-
-
-def test_transient_excess_loss_starts_and_ends_right(quad2d):
-    h, sig = quad2d.H, quad2d.noise_cov()
-    c_inf = sgdsim.sgd_stationary_cov(h, sig, 0.1)
-    level = convergence.stationary_excess_loss(h, sig, 0.1)
-    stay = convergence.transient_excess_loss(h, sig, 0.1, 50, c_inf)
-    np.testing.assert_allclose(stay, level, rtol=1e-10)
-    c0 = sgdsim.sgd_stationary_cov(h, sig, 0.8)
-    drop = convergence.transient_excess_loss(h, sig, 0.1, 2000, c0)
-    assert drop[0] == pytest.approx(0.5 * np.trace(h @ c0), rel=1e-10)
-    assert np.all(np.diff(drop[:200]) < 0)             # each term decays like a_i^(2k)
-    assert drop[-1] == pytest.approx(level, rel=1e-8)
-
-
-def test_transient_excess_loss_matches_simulation(quad2d):
-    # SGD started from a Gaussian cloud: the mean excess loss over chains after k steps
-    h, sig, eta = quad2d.H, quad2d.noise_cov(), 0.1
-    c0 = sgdsim.sgd_stationary_cov(h, sig, 0.8)
-    g = np.random.default_rng(11)
-    start = g.multivariate_normal(quad2d.minimizer(), c0, size=4000)
-    traj = sgdsim.sgd(quad2d, start, eta, 20, chains=4000, rng=g, record_every=5)
-    exact = convergence.transient_excess_loss(h, sig, eta, 20, c0)[traj.step]
-    excess = quad2d.loss(traj.phi) - quad2d.minimum_loss()
-    for k, want in enumerate(exact):
-        est = sgdsim.chain_mean(excess[k])
-        assert abs(est.value - want) <= 5 * est.stderr
-
-
-@pytest.mark.parametrize("kwargs, err", [
-    (dict(lr=2.0), ValueError),                       # beyond 2 / lambda_max: no stationary law
-    (dict(steps=-1), ValueError),
-    (dict(steps=2.5), TypeError),
-    (dict(cov0=[[1.0, 0.0], [0.0, -1.0]]), ValueError),
-    (dict(cov0=np.eye(3)), ValueError),
-    (dict(displacement=[1.0, 2.0, 3.0]), ValueError),
-    (dict(displacement=[np.nan, 0.0]), ValueError),
-])
-def test_transient_excess_loss_bad_input(quad2d, kwargs, err):
-    args = dict(hessian=quad2d.H, noise_cov=quad2d.noise_cov(), lr=0.1, steps=5, cov0=np.eye(2))
-    args.update(kwargs)
-    with pytest.raises(err):
-        convergence.transient_excess_loss(**args)
 
 
 def test_converged_loss_matches_exact_law_1d():
     q = _quad1d()
     eta, b = 0.2, 2
-    est = convergence.converged_loss(q, eta, batch_size=b, chains=400, rng=5, t_burn=5.0,
-                                     t_sample=40.0)
-    exact = q.minimum_loss() + convergence.stationary_excess_loss(q.H, q.noise_cov(), eta, b)
+    est = convergence.converged_loss(q, eta, batch_size=b, chains=400, rng=5, burn_in=5.0, run_time=40.0, records=round((40.0) / 0.5))
+    exact = q.minimum_loss() + sgdsim.laws.stationary_excess_loss(q.H, q.noise_cov(), eta, b)
     assert abs(est.value - exact) < 5 * est.stderr
     assert est.stderr < 0.05 * (exact - q.minimum_loss())
 

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .claims import KINDS, METADATA_KEY, Record  # noqa: F401 (METADATA_KEY re-exported)
+from ..claims import KINDS, METADATA_KEY, Record  # noqa: F401 (METADATA_KEY re-exported)
 
 __all__ = ["NotebookClaims", "Ledger", "LedgerError", "notebook_claims", "collect",
            "find_book_root", "toc_files"]

@@ -1,0 +1,297 @@
+r"""The RMSProp chapter's machinery: RMSProp's mean square, rate sweeps and the benchmark.
+
+The exact laws of preconditioned SGD on quadratics are in :mod:`sgdsim.laws` (pass
+``preconditioner=``), RMSProp's temperature :math:`c(\beta)\,\eta\sigma/(2\sqrt B)` in
+:mod:`sgdsim.gibbs`, the virial (temperature) matrix in :mod:`sgdsim.estimators`. This module
+holds the chapter's own experiments:
+
+* :func:`rmsprop_mean_square` -- what RMSProp divides by, at frozen parameters;
+* :func:`rate_sweep` -- (preconditioned) SGD at several constant rates in one vectorized run;
+* :func:`benchmark` -- tune each method's rate on a grid, then evaluate it with fresh seeds;
+  :meth:`Benchmark.orderings` lists every pairwise ordering, to be shown, not asserted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from .._validation import as_finite_array, as_generator, as_positive_int
+from ..claims import format_value
+from ..dynamics import sgd
+from ..estimators import Estimate, chain_mean
+from ..preconditioners import ChainRates, RMSProp
+
+__all__ = [
+    "rmsprop_mean_square",
+    "Sweep",
+    "rate_sweep",
+    "MethodResult",
+    "Ordering",
+    "Benchmark",
+    "benchmark",
+]
+
+
+# --------------------------------------------------------------------------- RMSProp theory
+
+
+def rmsprop_mean_square(problem, phi, *, beta=0.9, steps=None, rng, batch_size=1) -> np.ndarray:
+    r"""RMSProp's running mean square accumulated at *frozen* parameters.
+
+    Feeds ``steps`` independent gradient samples at each fixed point of
+    ``phi`` into :class:`sgdsim.RMSProp`'s average (from :math:`v_0 = 0`), so
+    :math:`E[v] = (1-\beta^{\rm steps})\,\bigl(g(\Phi)^2 + \operatorname{diag}\Sigma(\Phi)/B\bigr)`:
+    the *uncentred* second moment, not the variance.
+
+    Parameters
+    ----------
+    problem : Problem
+    phi : array_like, shape (chains, dim)
+        One fixed point per chain.
+    beta : float
+    steps : int, optional
+        Default :math:`\lceil 30/(1-\beta)\rceil` (so :math:`\beta^{\rm steps} < e^{-30}`).
+    rng, batch_size
+        As in :func:`sgdsim.sgd`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (chains, dim)
+    """
+    pre = RMSProp(beta=beta)  # eps only enters the (discarded) step, never v
+    phi = as_finite_array(phi, "phi", ndim=2)
+    if phi.shape[-1] != problem.dim:
+        raise ValueError(f"phi must have shape (chains, {problem.dim}), got {phi.shape}")
+    gen = as_generator(rng)
+    steps = int(np.ceil(30 / (1 - beta))) if steps is None else as_positive_int(steps, "steps")
+    b = as_positive_int(batch_size, "batch_size")
+    v = pre.init(phi)
+    for _ in range(steps):
+        _, v = pre.apply(v, problem.sample_grad(phi, b, gen))
+    return v
+
+
+# --------------------------------------------------------------------------- rate sweeps
+@dataclass(frozen=True)
+class Sweep:
+    """Excess-loss curves of one method at several rates (from :func:`rate_sweep`).
+
+    Attributes
+    ----------
+    rates : numpy.ndarray, shape (m,)
+    step : numpy.ndarray, shape (records,)
+    excess : numpy.ndarray, shape (records, m, chains)
+        :math:`\\mathcal L(\\Phi) - \\mathcal L^*` per record, rate and chain.
+    """
+
+    rates: np.ndarray
+    step: np.ndarray
+    excess: np.ndarray
+
+    def final_steps(self, fraction: float = 0.25) -> np.ndarray:
+        """The recorded steps that :meth:`final` averages: the last ``fraction`` of the records."""
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+        k = max(1, int(round(fraction * (len(self.step) - 1))))
+        return self.step[-k:]
+
+    def final(self, fraction: float = 0.25) -> list[Estimate]:
+        """Mean excess loss over the last ``fraction`` of the records, per rate, ± over chains."""
+        k = self.final_steps(fraction).size
+        return [chain_mean(self.excess[-k:, i]) for i in range(self.rates.size)]
+
+    def best(self, fraction: float = 0.25) -> int:
+        """Index of the rate with the lowest :meth:`final` loss."""
+        return int(np.argmin([e.value for e in self.final(fraction)]))
+
+    def steps_to(self, level: float) -> list[tuple[Estimate, float]]:
+        """Per rate: mean first recorded step with excess loss <= ``level``, and the fraction reached.
+
+        The mean is over the chains that reach the level (``nan`` if fewer than 2 do).
+        """
+        out = []
+        for i in range(self.rates.size):
+            hit = self.excess[:, i] <= level
+            reached = hit.any(axis=0)
+            first = self.step[hit.argmax(axis=0)][reached].astype(float)
+            est = chain_mean(first) if first.size >= 2 else Estimate(float("nan"), float("nan"))
+            out.append((est, float(reached.mean())))
+        return out
+
+
+def rate_sweep(problem, phi0, rates, steps, *, chains, rng, preconditioner=None, batch_size=1,
+               record_every=10, max_norm=1e8) -> Sweep:
+    r"""Run (preconditioned) SGD at several constant rates at once and record excess losses.
+
+    Every rate gets ``chains`` independent chains; all run in one vectorized
+    :func:`sgdsim.sgd` call through :class:`ChainRates` (identical to separate
+    runs). A divergence at any rate raises :class:`sgdsim.DivergenceError`.
+
+    Parameters
+    ----------
+    problem : Problem
+        Needs ``minimizer()`` (the excess loss is relative to it).
+    phi0 : array_like (dim,)
+    rates : array_like (m,)
+    steps : int
+    chains : int
+        Chains per rate.
+    rng, preconditioner, batch_size, record_every, max_norm
+        As in :func:`sgdsim.sgd`.
+
+    Returns
+    -------
+    Sweep
+    """
+    rates = as_finite_array(rates, "rates", ndim=1)
+    chains = as_positive_int(chains, "chains", minimum=2)
+    per_chain = np.repeat(rates, chains)
+    pre = ChainRates(per_chain, preconditioner)
+    phi0 = as_finite_array(phi0, "phi0", shape=(problem.dim,))
+    traj = sgd(problem, phi0, 1.0, steps, chains=per_chain.size, rng=rng, batch_size=batch_size,
+               record_every=record_every, preconditioner=pre, max_norm=max_norm)
+    l_star = float(problem.loss(problem.minimizer()))
+    n_ex = getattr(problem, "n", 1)
+    chunk = max(1, int(4e6 // (per_chain.size * n_ex)))
+    loss = np.concatenate([problem.loss(traj.phi[i:i + chunk])
+                           for i in range(0, len(traj), chunk)])
+    excess = (loss - l_star).reshape(len(traj), rates.size, chains)
+    return Sweep(rates=rates, step=traj.step, excess=excess)
+
+
+@dataclass(frozen=True)
+class MethodResult:
+    """One method of a :func:`benchmark`: its tuning sweep, chosen rate and fresh-seed evaluation."""
+
+    name: str
+    reference: float  #: the method's reference rate (grid = reference x multipliers)
+    tuning: Sweep
+    rate: float  #: the chosen rate
+    evaluation: Sweep
+    final: Estimate  #: evaluation: mean excess loss over the last ``fraction`` of the run
+    steps_to_level: Estimate  #: evaluation: mean first step with excess <= level
+    reached: float  #: fraction of evaluation chains that reached the level
+
+
+class Ordering(NamedTuple):
+    """Two independent estimates to be compared (``a`` against ``b``), with the z to use."""
+
+    claim: str
+    a: Estimate
+    b: Estimate
+    z: float
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """Results of :func:`benchmark`, by method name."""
+
+    level: float
+    fraction: float
+    results: dict
+
+    def __getitem__(self, name) -> MethodResult:
+        return self.results[name]
+
+    def grid_margins(self) -> dict:
+        """Per method: grid steps between the chosen rate and the nearer end of its tuning grid.
+
+        0 means the tuning criterion was best at an end of the grid: the optimum is not
+        bracketed, and a wider grid might do better -- the comparison is then not valid.
+        """
+        out = {}
+        for name, m in self.results.items():
+            i = int(np.flatnonzero(m.tuning.rates == m.rate)[0])
+            out[name] = min(i, m.tuning.rates.size - 1 - i)
+        return out
+
+    def orderings(self, z: float = 4.0) -> list:
+        r"""Every pairwise ordering of the methods, for both metrics, as observations.
+
+        For each metric (final excess loss, steps to the level) and each pair of methods
+        ``(earlier, later)`` in the order of ``results``, an :class:`Ordering` of the later
+        method (``a``) against the earlier one (``b``), to be shown with
+        :meth:`sgdsim.Claims.observe`: nothing is asserted. Reporting *all* pairs avoids choosing,
+        after the fact, which comparisons to show.
+        """
+        names = list(self.results)
+        out = []
+        for label, attr in (("final loss", "final"), ("steps to level", "steps_to_level")):
+            for j, later in enumerate(names):
+                for earlier in names[:j]:
+                    a, b = getattr(self[later], attr), getattr(self[earlier], attr)
+                    out.append(Ordering(f"{label}, {later} vs {earlier}", a, b, z))
+        return out
+
+    def table(self) -> str:
+        """A rounded plain-text table of the chosen rates and the evaluation metrics."""
+        rows = [f"{'method':<10}{'chosen rate':>24}{'final excess loss':>26}"
+                f"{'steps to level':>22}{'reached':>9}"]
+        for m in self.results.values():
+            mult = m.rate / m.reference
+            rate = f"{m.rate:.3g} (ref/{1 / mult:.0f})"
+            f = format_value(m.final.value, m.final.stderr)
+            st = ("never" if not np.isfinite(m.steps_to_level.value)
+                  else format_value(m.steps_to_level.value, m.steps_to_level.stderr))
+            rows.append(f"{m.name:<10}{rate:>24}{f:>26}{st:>22}{m.reached:>9.0%}")
+        return "\n".join(rows)
+
+
+def benchmark(problem, phi0, methods, *, steps, multipliers, tune_chains, eval_chains, rng,
+              batch_size=1, record_every=10, fraction=0.25, level_fraction=0.01) -> Benchmark:
+    r"""Tune each method's constant rate on a grid, then evaluate it with fresh seeds.
+
+    The protocol, fixed before any run:
+
+    1. each method ``name -> (preconditioner, reference_rate)`` is run at the rates
+       ``reference_rate * multipliers`` with ``tune_chains`` chains each
+       (:func:`rate_sweep`);
+    2. the chosen rate minimizes the mean excess loss over the last ``fraction``
+       of the ``steps`` (:meth:`Sweep.best`);
+    3. the chosen rate is run again with ``eval_chains`` chains drawn from an
+       independent random stream, and reports the final excess loss and the
+       number of steps to reach ``level_fraction`` of the initial excess loss.
+
+    Parameters
+    ----------
+    problem : Problem
+    phi0 : array_like (dim,)
+    methods : dict
+        ``name -> (preconditioner or None, reference_rate)``.
+    steps : int
+    multipliers : array_like
+        The grid, relative to each method's reference rate.
+    tune_chains, eval_chains : int
+    rng : numpy.random.Generator or int
+        Split into two independent streams (tuning, evaluation).
+    batch_size, record_every
+        As in :func:`sgdsim.sgd`.
+    fraction : float
+        The final part of the run averaged for the "final" loss.
+    level_fraction : float
+        The loss level, as a fraction of the initial excess loss.
+
+    Returns
+    -------
+    Benchmark
+    """
+    gen = as_generator(rng)
+    tune_rng, eval_rng = gen.spawn(2)
+    mult = as_finite_array(multipliers, "multipliers", ndim=1)
+    phi0 = as_finite_array(phi0, "phi0", shape=(problem.dim,))
+    level = level_fraction * float(problem.loss(phi0) - problem.loss(problem.minimizer()))
+    out = {}
+    for name, (pre, ref) in methods.items():
+        tuning = rate_sweep(problem, phi0, ref * mult, steps, chains=tune_chains, rng=tune_rng,
+                            preconditioner=pre, batch_size=batch_size, record_every=record_every)
+        rate = float(tuning.rates[tuning.best(fraction)])
+        ev = rate_sweep(problem, phi0, [rate], steps, chains=eval_chains, rng=eval_rng,
+                        preconditioner=pre, batch_size=batch_size, record_every=record_every)
+        (st, reached), = ev.steps_to(level)
+        out[name] = MethodResult(name=name, reference=float(ref), tuning=tuning, rate=rate,
+                                 evaluation=ev, final=ev.final(fraction)[0], steps_to_level=st,
+                                 reached=reached)
+    return Benchmark(level=level, fraction=fraction, results=out)

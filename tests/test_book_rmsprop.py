@@ -1,0 +1,118 @@
+"""Tests of sgdsim.book.rmsprop: RMSProp's mean square, rate sweeps and the benchmark."""
+
+import numpy as np
+import pytest
+
+import sgdsim
+from sgdsim.book import rmsprop as adaptive
+H2 = np.array([[2.0, 0.5], [0.5, 1.0]])
+S2 = np.array([[1.0, 0.3], [0.3, 0.5]])
+
+
+def quad_potential(H, sig2, minimizer=None):
+    H = np.asarray(H, float)
+    d = H.shape[0]
+    return sgdsim.NoisyPotential(lambda p: 0.5 * np.einsum("...i,ij,...j->...", p, H, p),
+                                 lambda p: p @ H, sig2, dim=d if np.ndim(sig2) == 0 else None,
+                                 minimizer=np.zeros(d) if minimizer is None else minimizer)
+
+
+# ----------------------------------------------------------------------------- preconditioners
+
+
+# ----------------------------------------------------------------------------- exact laws
+
+
+# ----------------------------------------------------------------------------- estimators
+
+
+# ----------------------------------------------------------------------------- RMSProp theory
+
+
+def test_rmsprop_mean_square_is_uncentred():
+    # noiseless: v after n steps from 0 is exactly (1 - beta^n) g^2
+    prob = quad_potential(np.diag([1.0, 2.0]), 0.0)
+    phi = np.array([[1.0, 1.0], [3.0, -1.0]])
+    v = adaptive.rmsprop_mean_square(prob, phi, beta=0.8, steps=7, rng=0)
+    np.testing.assert_allclose(v, (1 - 0.8**7) * (phi * [1.0, 2.0]) ** 2, rtol=1e-12)
+    # noisy: E v = g^2 + sigma^2 / B
+    prob = quad_potential(np.diag([1.0, 2.0]), [0.25, 1.0])
+    phi = np.repeat([[2.0, 0.0]], 4000, axis=0)
+    v = adaptive.rmsprop_mean_square(prob, phi, beta=0.9, rng=1, batch_size=2)
+    pred = np.array([4.0 + 0.125, 0.5])
+    se = v.std(axis=0, ddof=1) / np.sqrt(len(v))
+    assert np.all(np.abs(v.mean(axis=0) - pred) < 4 * se)
+    with pytest.raises(ValueError, match="shape"):
+        adaptive.rmsprop_mean_square(prob, np.zeros((3, 3)), rng=0)
+
+
+# ----------------------------------------------------------------------------- sweeps, benchmark
+def test_rate_sweep_matches_gradient_descent_without_noise():
+    prob = quad_potential(H2, 0.0)
+    sw = adaptive.rate_sweep(prob, [1.0, 1.0], [0.1, 0.4], 30, chains=2, rng=0, record_every=5)
+    assert sw.excess.shape == (7, 2, 2)
+    for i, r in enumerate([0.1, 0.4]):
+        gd = sgdsim.gradient_descent(prob, [1.0, 1.0], r, 30, record_every=5)
+        np.testing.assert_allclose(sw.excess[:, i, 0], prob.loss(gd.phi[:, 0]), rtol=1e-12)
+    assert sw.best() == 1
+
+
+def test_sweep_final_and_steps_to_level():
+    step = np.arange(0, 50, 10)
+    ex = np.zeros((5, 2, 3))
+    ex[:, 0, :] = np.array([5.0, 4.0, 3.0, 2.0, 1.0])[:, None]
+    ex[:, 1, :] = np.array([[5, 5, 5], [5, 0.5, 5], [0.5, 5, 5], [5, 5, 5], [5, 5, 0.5]])
+    sw = adaptive.Sweep(rates=np.array([1.0, 2.0]), step=step, excess=ex)
+    np.testing.assert_array_equal(sw.final_steps(0.5), [30, 40])
+    assert sw.final(0.5)[0].value == pytest.approx(1.5)
+    assert sw.best(0.5) == 0
+    (e0, f0), (e1, f1) = sw.steps_to(2.5)
+    assert f0 == 1.0 and e0.value == pytest.approx(30)
+    assert f1 == 1.0 and e1.value == pytest.approx((20 + 10 + 40) / 3)
+    (e0, f0), _ = sw.steps_to(0.1)
+    assert f0 == 0.0 and np.isnan(e0.value)
+    with pytest.raises(ValueError, match="fraction"):
+        sw.final(0.0)
+
+
+def test_benchmark_protocol():
+    prob = quad_potential(np.diag([1.0, 10.0]), [1.0, 10.0])
+    methods = {"SGD": (None, sgdsim.laws.stability_limit(np.diag([1.0, 10.0])))}
+    b = adaptive.benchmark(prob, [1.0, 1.0], methods, steps=200, multipliers=2.0 ** -np.arange(1, 6),
+                           tune_chains=4, eval_chains=6, rng=3, record_every=10)
+    m = b["SGD"]
+    assert m.rate in m.tuning.rates and m.tuning.excess.shape[1:] == (5, 4)
+    assert m.evaluation.excess.shape[1:] == (1, 6)
+    assert b.level == pytest.approx(0.01 * 0.5 * (1.0 + 10.0))
+    assert m.final.value == pytest.approx(m.evaluation.final()[0].value)
+    assert "SGD" in b.table() and "final excess loss" in b.table()
+    # the evaluation runs come from a stream independent of the tuning runs
+    i = list(m.tuning.rates).index(m.rate)
+    assert not np.allclose(m.evaluation.excess[:, 0, :4], m.tuning.excess[:, i, :])
+
+
+# ----------------------------------------------------------------------------- compare
+
+
+# ----------------------------------------------------------------------------- observe
+
+
+def test_benchmark_orderings_cover_every_pair_and_grid_margins():
+    h = np.array([1.0, 10.0])
+    prob = quad_potential(np.diag(h), [1.0, 10.0])
+    methods = {"SGD": (None, sgdsim.laws.stability_limit(np.diag(h))),
+               "η/σ²": (sgdsim.Diagonal(1 / h), sgdsim.laws.stability_limit(np.diag(h), 1 / h)),
+               "RMSProp": (sgdsim.RMSProp(), sgdsim.laws.stability_limit(np.diag(h), 1 / np.sqrt(h)))}
+    mult = 2.0 ** -np.arange(1, 6)
+    b = adaptive.benchmark(prob, [1.0, 1.0], methods, steps=200, multipliers=mult,
+                           tune_chains=4, eval_chains=6, rng=5, record_every=10)
+    obs = b.orderings()
+    assert len(obs) == 6 and all(o.z == 4.0 for o in obs)
+    assert obs[0].claim == "final loss, η/σ² vs SGD"
+    assert obs[2].claim == "final loss, RMSProp vs η/σ²"
+    assert obs[3].claim == "steps to level, η/σ² vs SGD"
+    assert obs[0].a == b["η/σ²"].final and obs[0].b == b["SGD"].final
+    margins = b.grid_margins()
+    for name, m in b.results.items():
+        i = list(m.tuning.rates).index(m.rate)
+        assert margins[name] == min(i, mult.size - 1 - i)
