@@ -102,6 +102,11 @@ def format_value(value: float, stderr: float | None = None, sig: int = 3) -> str
     return f"{value:.{sig}g}"
 
 
+def _count(n: int, word: str) -> str:
+    """``"1 claim"``, ``"2 claims"``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _format_sigmas(s: float) -> str:
     if abs(s) < 10:
         return f"{s:+.1f}σ"
@@ -345,13 +350,21 @@ class Claims:
         return self
 
     # -- recording ------------------------------------------------------------------------
-    def _add(self, **kw) -> Record:
+    def _add(self, **kw) -> None:
+        # Recording returns None, so that a cell ending in a check displays nothing (the
+        # panel shows it); the record is ``claims.last``.
         rec = Record(n=len(self.records) + 1, section=self.current_section, **kw)
         self.records.append(rec)
         if rec.passed is False:
             raise ClaimFailed(f"{self.chapter}: {rec.kind} failed -- {rec.text(10_000)}"
                               + (f" [test: {self._test_text(rec)}]"))
-        return rec
+
+    @property
+    def last(self) -> Record:
+        """The record made last."""
+        if not self.records:
+            raise ValueError("no claim has been recorded yet")
+        return self.records[-1]
 
     @staticmethod
     def _test_text(rec: Record) -> str:
@@ -399,7 +412,7 @@ class Claims:
                     z=z, resolution=resolution, relative=relative), bool(ok)
 
     def check(self, name, measured, predicted, *, stderr=None, rtol=None, atol=None, z=None,
-              note: str = "") -> Record:
+              note: str = "") -> None:
         r"""A claim: the measurement agrees with an independent prediction.
 
         Passes when every tolerance given holds: :math:`|m - p| \le z\,\mathrm{se}`
@@ -421,7 +434,8 @@ class Claims:
 
         Returns
         -------
-        Record
+        None
+            The record is :attr:`last` (a cell ending in a check displays nothing).
 
         Raises
         ------
@@ -434,7 +448,7 @@ class Claims:
         return self._add(kind="claim", passed=ok, note=note, **fields)
 
     def refute(self, name, measured, wrong, *, stderr=None, rtol=None, atol=None, z=None,
-               note: str = "") -> Record:
+               note: str = "") -> None:
         r"""A refutation: the data reject a plausible but wrong prediction ``wrong``.
 
         The mirror of :meth:`check`: passes when :math:`|m - p| > z\,\mathrm{se}` (or beyond
@@ -446,7 +460,7 @@ class Claims:
         return self._add(kind="refutation", passed=not agrees, note=note, **fields)
 
     def positive(self, name, measured, *, stderr=None, z=None, kind: str = "claim",
-                 note: str = "") -> Record:
+                 note: str = "") -> None:
         r"""A one-sided claim, "this quantity is positive": passes when :math:`m > z\,\mathrm{se}`.
 
         With ``kind="demonstration"`` the result is shown and not tested (use it for an
@@ -482,7 +496,7 @@ class Claims:
         verdict = "lower" if s < -z else "higher" if s > z else "unresolved"
         return r, r_se, s, z, verdict
 
-    def compare(self, name, a, b, *, expect: str, z=None, note: str = "") -> Record:
+    def compare(self, name, a, b, *, expect: str, z=None, note: str = "") -> None:
         r"""A claim about an ordering predicted *before* the data were seen: ``a`` vs ``b``.
 
         The verdict is ``"lower"`` when :math:`a - b < -z\,\mathrm{se}`, ``"higher"`` when
@@ -497,7 +511,7 @@ class Claims:
                          passed=verdict == expect, resolution=z * r_se, relative=True,
                          note=note or f"a − b at {s:+.1f}σ: {verdict}")
 
-    def observe(self, name, a, b, *, z=None, note: str = "") -> Record:
+    def observe(self, name, a, b, *, z=None, note: str = "") -> None:
         """A demonstration: how two estimates are ordered (ratio ``a/b``), asserting nothing."""
         r, r_se, s, z, verdict = self._ordering(a, b, z, f"observe({name!r})")
         shown = verdict if verdict != "unresolved" else f"not resolved at {z:g}σ"
@@ -505,7 +519,7 @@ class Claims:
                          predicted=None, predicted_text=shown, z=z, passed=None,
                          note=note or f"a − b at {s:+.1f}σ")
 
-    def demonstrate(self, name, measured, predicted=None, *, stderr=None, note: str = "") -> Record:
+    def demonstrate(self, name, measured, predicted=None, *, stderr=None, note: str = "") -> None:
         """A demonstration: a result shown, not tested (no verdict, not counted as verified)."""
         if not (isinstance(name, str) and name.strip()):
             raise ValueError("demonstrate: the record needs a name")
@@ -557,9 +571,9 @@ class ClaimsTable:
     def _counts_line(self) -> str:
         c = {k: sum(r.kind == k for r in self.records) for k in KINDS}
         ok = sum(r.passed is True for r in self.records)
-        parts = [f"{c['claim']} claim{'s' if c['claim'] != 1 else ''}"]
+        parts = [_count(c["claim"], "claim")]
         if c["refutation"]:
-            parts.append(f"{c['refutation']} refutation{'s' if c['refutation'] != 1 else ''}")
+            parts.append(_count(c["refutation"], "refutation"))
         if c["demonstration"]:
             parts.append(f"{c['demonstration']} shown")
         return ", ".join(parts) + f": {ok} ✓"
@@ -620,8 +634,9 @@ class ClaimsSummary:
                        f"<td>{p} ✓</td></tr>" for s, c, f, d, p in self.rows())
         c, f, d, p = self._totals()
         return ('<table class="sgdsim-claims sgdsim-claims-summary">'
-                f"<caption>Every check of this chapter: {c} claims, {f} refutations, "
-                f"{d} demonstrations; {p} of {c + f} tested hold</caption>"
+                f"<caption>Every check of this chapter: {_count(c, 'claim')}, "
+                f"{_count(f, 'refutation')}, {_count(d, 'demonstration')}; {p} of {c + f} "
+                "tested hold</caption>"
                 '<thead><tr><th scope="col">section</th><th scope="col">claims</th>'
                 '<th scope="col">refutations</th><th scope="col">shown</th>'
                 f'<th scope="col">verdict</th></tr></thead><tbody>{body}</tbody>'
@@ -630,9 +645,10 @@ class ClaimsSummary:
 
     def __repr__(self) -> str:
         c, f, d, p = self._totals()
-        lines = [f"{c} claims, {f} refutations, {d} demonstrations; {p} of {c + f} tested hold"]
+        lines = [f"{_count(c, 'claim')}, {_count(f, 'refutation')}, "
+                 f"{_count(d, 'demonstration')}; {p} of {c + f} tested hold"]
         for s, c, f, d, p in self.rows():
-            tail = f": {c} claims, {f} refuted, {d} shown, {p} ✓"
+            tail = f": {_count(c, 'claim')}, {f} refuted, {d} shown, {p} ✓"
             room = TEXT_WIDTH - len(tail) - 2
             lines.append("- " + (s if len(s) <= room else s[: room - 1] + "…") + tail)
         return "\n".join(lines)
