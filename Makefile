@@ -9,6 +9,10 @@ NB     := $(wildcard chapters/*.ipynb)
 DISPATCH_AVX2 := OPENBLAS_CORETYPE=Haswell NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"
 DISPATCH_V2   := OPENBLAS_CORETYPE=Prescott NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
 
+# Builds execute notebooks without creating widgets (no comm, so nbclient cannot stall on one):
+# each explorer cell then shows a note, and the site shows a launch link (sgdsim.widgets).
+STATIC := SGDSIM_STATIC_BUILD=1
+
 .PHONY: venv site-assets book test test-dispatch test-browser check-binder outputs lab clean bench
 
 # Front-end files the website serves itself (no CDN): MathJax 3 from the npm registry, pinned
@@ -32,7 +36,7 @@ $(MATHJAX): tools/site-assets/package.json tools/site-assets/package-lock.json
 
 ## Build the website into _build/html (warnings are errors; notebooks are executed).
 book: venv site-assets
-	$(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going
+	$(STATIC) $(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going
 	@echo "Open _build/html/index.html in a browser."
 
 ## Unit tests of sgdsim and every chapter notebook under strict nbval.
@@ -70,7 +74,7 @@ check-binder:
 
 ## Re-execute every notebook in place to refresh the stored outputs.
 outputs: venv
-	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	$(STATIC) $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 	  --ExecutePreprocessor.timeout=60 $(NB)
 
 ## Open the notebooks in JupyterLab (widgets work there).
@@ -81,7 +85,7 @@ lab: venv
 ## benchmarks/results.md (shown in the book) and results.json. Options:
 ## make bench BENCH_ARGS="--quick"   (see .venv/bin/python benchmarks/bench.py --help)
 bench: venv
-	$(PY) benchmarks/bench.py $(BENCH_ARGS)
+	$(STATIC) $(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf _build

@@ -50,6 +50,8 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+#: What an explorer cell shows when the build executed it (sgdsim.widgets.StaticExplorer).
+STATIC_EXPLORER = 'data-sgdsim-explorer="1"'
 
 # What of MathJax's es5 distribution the site needs: the combined TeX+MathML->CommonHTML
 # component that Sphinx loads, and everything it may load lazily (TeX extensions through
@@ -179,7 +181,7 @@ def process_doctree(app: Sphinx, doctree: nodes.document) -> None:
         if "html" not in raw.get("format", "").split():
             continue
         text = raw.astext()
-        if WIDGET_VIEW in text and text.lstrip().startswith("<script"):
+        if (WIDGET_VIEW in text and text.lstrip().startswith("<script")) or STATIC_EXPLORER in text:
             raw.replace_self(launch_note(app, docname))
             widgets += 1
             continue

@@ -18,6 +18,8 @@ only as :math:`\eta \to 0`:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._validation import (
@@ -55,6 +57,13 @@ def temperature(lr, noise_var, batch_size=1):
     noise_var = as_nonnegative(noise_var, "noise_var")
     b = as_positive_int(batch_size, "batch_size")
     return lr * noise_var / (2.0 * b)
+
+
+class LossMoments(NamedTuple):
+    """Mean and variance of the loss under a law (unpacks as ``mean, var = ...``)."""
+
+    mean: float
+    var: float
 
 
 def _loss_on_grid(loss, grid):
@@ -101,7 +110,7 @@ def gibbs_density(loss, grid, temperature):
     return w / z
 
 
-def gibbs_mean_loss(loss, grid, temperature) -> tuple[float, float]:
+def gibbs_mean_loss(loss, grid, temperature) -> LossMoments:
     r"""Mean and variance of :math:`\mathcal L` under the Gibbs density :math:`e^{-\mathcal L/T}/Z`.
 
     Integrals by the trapezoidal rule on ``grid`` (which must cover the mass).
@@ -116,12 +125,12 @@ def gibbs_mean_loss(loss, grid, temperature) -> tuple[float, float]:
 
     Returns
     -------
-    (mean, variance) : tuple of float
+    LossMoments
     """
     grid, values = _loss_on_grid(loss, grid)
     t = as_positive_float(temperature, "temperature")
     m, v = _gibbs_moments(values, grid, t)
-    return float(m), float(v)
+    return LossMoments(float(m), float(v))
 
 
 def fit_temperature(loss_samples, loss, grid) -> Estimate:

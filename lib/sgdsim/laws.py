@@ -31,6 +31,8 @@ optional ``preconditioner`` and works in those variables.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._validation import (
@@ -42,6 +44,7 @@ from ._validation import (
 )
 
 __all__ = [
+    "Moments",
     "stability_limit",
     "sgd_stationary_cov",
     "langevin_stationary_cov",
@@ -52,6 +55,13 @@ __all__ = [
     "quadratic_moments",
     "linear_noise_cov",
 ]
+
+
+class Moments(NamedTuple):
+    """A mean and a covariance (unpacks as ``mean, cov = ...``)."""
+
+    mean: np.ndarray
+    cov: np.ndarray
 
 
 def _matrices(hessian, noise_cov, *, definite=True):
@@ -301,8 +311,8 @@ def block_update_law(hessian, noise_cov, delta0, lr, block, batch_size=1):
 
     Returns
     -------
-    mean : numpy.ndarray, shape (dim,)
-    cov : numpy.ndarray, shape (dim, dim)
+    Moments
+        ``mean`` shape (dim,), ``cov`` shape (dim, dim).
     """
     h, s = _matrices(hessian, noise_cov, definite=False)
     d = h.shape[0]
@@ -318,7 +328,7 @@ def block_update_law(hessian, noise_cov, delta0, lr, block, batch_size=1):
     a_L = powers[-1] @ a
     mean = (np.eye(d) - a_L) @ e0 / (L * eta)
     cov = np.einsum("mij,jk,mlk->il", powers, s / b, powers) / L**2
-    return mean, _sym(cov)
+    return Moments(mean, _sym(cov))
 
 
 def _times_as_steps(times, step, what) -> np.ndarray:
@@ -361,8 +371,8 @@ def quadratic_moments(problem, phi0, times, *, lr, method="sgd", dt=None, batch_
 
     Returns
     -------
-    mean : numpy.ndarray, shape (m, dim)
-    cov : numpy.ndarray, shape (m, dim, dim)
+    Moments
+        ``mean`` shape (m, dim), ``cov`` shape (m, dim, dim).
     """
     if not getattr(problem, "noise_is_constant", False):
         raise ValueError("quadratic_moments needs a problem with constant gradient noise")
@@ -386,7 +396,7 @@ def quadratic_moments(problem, phi0, times, *, lr, method="sgd", dt=None, batch_
             e = (v * np.exp(-w * t)) @ v.T
             mean[i] = star + e @ d0
             cov[i] = c_inf - e @ c_inf @ e
-        return mean, cov
+        return Moments(mean, cov)
     if method == "sgd":
         step, q = eta, eta**2 * sigma / b
     elif method == "em":
@@ -409,7 +419,7 @@ def quadratic_moments(problem, phi0, times, *, lr, method="sgd", dt=None, batch_
         k_now = ks[i]
         mean[i] = star + m
         cov[i] = c
-    return mean, cov
+    return Moments(mean, cov)
 
 
 def linear_noise_cov(problem, phi0, times, *, lr, batch_size=1, rtol=1e-9, atol=1e-12):
@@ -438,8 +448,8 @@ def linear_noise_cov(problem, phi0, times, *, lr, batch_size=1, rtol=1e-9, atol=
 
     Returns
     -------
-    path : numpy.ndarray, shape (m, dim)
-    cov : numpy.ndarray, shape (m, dim, dim)
+    Moments
+        ``mean``: the flow's path, shape (m, dim); ``cov`` shape (m, dim, dim).
     """
     from scipy.integrate import solve_ivp
 
@@ -459,11 +469,11 @@ def linear_noise_cov(problem, phi0, times, *, lr, batch_size=1, rtol=1e-9, atol=
         return np.r_[-problem.grad(m), dc.ravel()]
 
     if times[-1] == 0:
-        return np.repeat(phi0[None], times.size, 0), np.zeros((times.size, d, d))
+        return Moments(np.repeat(phi0[None], times.size, 0), np.zeros((times.size, d, d)))
     y0 = np.r_[phi0, np.zeros(d * d)]
     sol = solve_ivp(rhs, (0.0, float(times[-1])), y0, t_eval=times, rtol=rtol, atol=atol,
                     method="DOP853")
     if not sol.success:
         raise RuntimeError(f"linear_noise_cov: the ODE solver failed: {sol.message}")
     y = sol.y.T
-    return y[:, :d], _sym(y[:, d:].reshape(-1, d, d))
+    return Moments(y[:, :d], _sym(y[:, d:].reshape(-1, d, d)))

@@ -41,6 +41,7 @@ of :mod:`sgdsim.widgets` and collects its ``EXPLORERS`` as ``"<module>.<name>"``
 from __future__ import annotations
 
 import functools
+import os
 
 import importlib
 import pkgutil
@@ -198,8 +199,33 @@ def iter_explorers(package=None) -> list[tuple[str, ExplorerSpec]]:
     return found
 
 
+#: Set (to anything but "" or "0") by ``make book``, ``make outputs`` and ``make bench``: an
+#: explorer then creates no widget (no comm is opened, so nbclient cannot stall on one) and
+#: displays a short note instead; the static figure before it shows its default state.
+STATIC_ENV = "SGDSIM_STATIC_BUILD"
+
+
+def static_build() -> bool:
+    """Whether explorers must not create widgets (see :data:`STATIC_ENV`)."""
+    return os.environ.get(STATIC_ENV, "") not in ("", "0")
+
+
+class StaticExplorer:
+    """What an explorer cell shows when executed by a build: a note, no widget, no drawing."""
+
+    def __repr__(self) -> str:
+        return EXPLORER_TEXT
+
+    def _repr_html_(self) -> str:
+        return (f'<p class="sgdsim-explorer-static" data-sgdsim-explorer="1">'
+                f"{EXPLORER_TEXT}</p>")
+
+
 def explorer(draw, **controls):
     """Return an ipywidgets ``interactive`` widget that calls ``draw(**values)``.
+
+    In a build (:func:`static_build`) it returns a :class:`StaticExplorer` instead and does
+    not draw.
 
     Parameters
     ----------
@@ -208,6 +234,8 @@ def explorer(draw, **controls):
     **controls
         ipywidgets controls (sliders, dropdowns) or fixed values, by keyword.
     """
+    if static_build():
+        return StaticExplorer()
     import ipywidgets as w
 
     for c in controls.values():

@@ -29,6 +29,8 @@ from ..dynamics import DivergenceError, gradient_descent, gradient_flow
 from ..plotting import PALETTE, unicode_log_ticks
 from . import EXPLORER_DPI, explorer
 
+from . import StaticExplorer, static_build
+
 __all__ = ["Scene", "SceneFigure", "make_scene", "gd_path", "draw_scene",
            "gradient_flow_explorer", "FIGSIZE"]
 
@@ -331,6 +333,8 @@ def gradient_flow_explorer(scenes, *, lr_times_lam=0.5, start=None, dpi=EXPLORER
     dpi : float
         Resolution of the rendered image.
     """
+    if static_build():  # a build executes this cell: no widget, no comm
+        return StaticExplorer()
     import ipywidgets as w
     from IPython.display import Image, display
     from matplotlib.figure import Figure

@@ -24,6 +24,8 @@ from ..problems import NoisyPotential, double_well
 from ..gibbs import gibbs_density, sgd_stationary_density, temperature
 from ..problems import product_problem
 
+from . import StaticExplorer, static_build
+
 __all__ = [
     "STATIONARY_DEFAULTS",
     "separable_factors",
@@ -161,6 +163,8 @@ def draw_stationary(eta, sigma_x, sigma_y, *, seed=0, chains=400, steps=400, axe
 
 def stationary_explorer(**defaults):
     """Sliders for :math:`\\eta`, :math:`\\sigma_x`, :math:`\\sigma_y` driving :func:`draw_stationary`."""
+    if static_build():  # a build executes this cell: no widget, no comm
+        return StaticExplorer()
     import ipywidgets as w
 
     from . import explorer, show_figures

@@ -30,6 +30,8 @@ from ..laws import sgd_stationary_cov
 from . import EXPLORER_DPI
 from . import render_png as _render_figure
 
+from . import StaticExplorer, static_build
+
 __all__ = ["RULES", "RMSPROP_FACTOR_09", "CloudResult", "stationary_cloud", "draw_cloud",
            "render_png", "rmsprop_explorer"]
 
@@ -182,6 +184,8 @@ def render_png(res: CloudResult, *, dpi=EXPLORER_DPI) -> bytes:
 
 def rmsprop_explorer(seed: int = 0, *, sigma_x=0.5, sigma_y=2.0, lr=0.02, rule="RMSProp"):
     """Sliders for σx, σy, η′ and a rule chooser, redrawing the stationary cloud."""
+    if static_build():  # a build executes this cell: no widget, no comm
+        return StaticExplorer()
     import ipywidgets as w
     from IPython.display import Image, display
 

@@ -23,6 +23,8 @@ from ..plotting import PALETTE, ellipse, loss_contours, unicode_log_ticks
 from ..problems import Quadratic
 from . import explorer, show_figures
 
+from . import StaticExplorer, static_build
+
 __all__ = [
     "draw_sgd_vs_flow",
     "sgd_explorer",
@@ -128,6 +130,8 @@ def sgd_explorer(problem, phi0, *, seed=0, t_end=16.0, chains=200, lr=0.1, batch
     Each redraw uses a fresh generator seeded with ``seed``, so a setting always
     shows the same picture.
     """
+    if static_build():  # a build executes this cell: no widget, no comm
+        return StaticExplorer()
     import ipywidgets as w
 
     limit = problem.max_stable_lr() if isinstance(problem, Quadratic) else 1.0
@@ -194,6 +198,8 @@ def draw_drops(train, validation, phi0, lr=2.0, factor=10.0, first=10, second=20
 
 def drops_explorer(train, validation, phi0, *, seed=0, epochs=30, **draw_kwargs):
     """Sliders for :func:`draw_drops`: initial rate, drop factor and the two milestones."""
+    if static_build():  # a build executes this cell: no widget, no comm
+        return StaticExplorer()
     import ipywidgets as w
 
     def draw(lr, factor, first, second):

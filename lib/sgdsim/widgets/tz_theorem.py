@@ -22,6 +22,8 @@ from ..plotting import PALETTE
 from ..problems import Quadratic
 from ..laws import stationary_excess_loss
 
+from . import StaticExplorer, static_build
+
 __all__ = ["cloud_problem", "simulate_cloud", "draw_tz", "tz_explorer", "DEFAULTS"]
 
 #: The explorer's default state (also the chapter's static figure).
@@ -151,6 +153,8 @@ def draw_tz(lr=DEFAULTS["lr"], batch_size=DEFAULTS["batch_size"], *, rng=0, axes
 
 def tz_explorer(*, rng=0):
     """The interactive explorer: sliders for η and B redraw :func:`draw_tz`."""
+    if static_build():  # a build executes this cell: no widget, no comm
+        return StaticExplorer()
     import ipywidgets as w
 
     from . import explorer, show_figures
