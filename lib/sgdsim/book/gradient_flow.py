@@ -26,9 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_chains, as_finite_array, as_positive_int
+from ..datasets import breast_cancer
 from ..dynamics import Trajectory, gradient_descent, gradient_flow
+from ..problems import LogisticRegression, Quadratic
 
-__all__ = ["FlowComparison", "compare_with_flow", "euler_global_errors", "euler_error_function"]
+__all__ = ["FlowComparison", "compare_with_flow", "euler_global_errors", "euler_error_function",
+           "quadratic_problem", "logistic_problem", "QUADRATIC_START", "LOGISTIC_START"]
 
 
 @dataclass(frozen=True)
@@ -193,3 +196,29 @@ def euler_error_function(problem, phi0, times, *, rtol=1e-11, atol=1e-13,
     if not sol.success:
         raise RuntimeError(f"euler_error_function: the ODE solver failed: {sol.message}")
     return sol.y[n:].T.reshape((times.size,) + shape)
+
+
+# ----------------------------------------------------------------------------- scenes
+#: Where the chapter starts gradient descent and the flow on its two problems.
+QUADRATIC_START = (-2.0, 2.5)
+LOGISTIC_START = (-3.0, 1.0)
+
+
+def quadratic_problem(seed: int = 31230) -> Quadratic:
+    r"""The chapter's ill-conditioned 2-D quadratic: 20 examples, curvatures 5 and 0.5.
+
+    :math:`H = R\,\mathrm{diag}(5, 0.5)\,R^\top` with :math:`R` a rotation by
+    :math:`\pi/6`; the example centres are standard normal draws from ``seed``, shifted so
+    that :math:`\Phi^* = (1, 0.5)`. Shared by the notebook, its explorer and ``make bench``.
+    """
+    th = np.pi / 6
+    rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    centers = np.random.default_rng(seed).normal(size=(20, 2))
+    centers += np.array([1.0, 0.5]) - centers.mean(axis=0)
+    return Quadratic(centers, rot @ np.diag([5.0, 0.5]) @ rot.T)
+
+
+def logistic_problem() -> LogisticRegression:
+    """Logistic regression on two features of the breast-cancer data (mean and worst radius)."""
+    x, y = breast_cancer(intercept=False)
+    return LogisticRegression(x[:, [0, 20]], y, l2=0.01)

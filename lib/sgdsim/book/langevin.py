@@ -13,7 +13,9 @@ experiments that are the chapter's own:
 * :func:`printed_update` -- the slide's literal (mis-printed) update
   :math:`\Phi \leftarrow \eta\hat g`, to show that it is not a descent method;
 * :func:`block_noise_sums` -- the sum of :math:`N` gradient fluctuations, whose approach to
-  a Gaussian (the central limit theorem) is the step from SGD to the SDE.
+  a Gaussian (the central limit theorem) is the step from SGD to the SDE;
+* :func:`separable_factors` -- the chapter's two-coordinate problem (its scene), shared by the
+  notebook and its explorer.
 """
 
 from __future__ import annotations
@@ -22,8 +24,12 @@ import numpy as np
 
 from .._validation import as_chains, as_finite_array, as_generator, as_positive_int, as_rate
 from ..dynamics import Trajectory, iterate_map
+from ..problems import NoisyPotential, double_well, product_problem
 
-__all__ = ["printed_update", "block_noise_sums"]
+__all__ = ["printed_update", "block_noise_sums", "separable_factors"]
+
+#: The chapter's two-coordinate problem: the double well's tilt and the quadratic's curvature.
+TILT, KY = 0.3, 2.0
 
 
 # ----------------------------------------------------------------------------- update rule
@@ -103,3 +109,23 @@ def block_noise_sums(problem, phi, n_steps, samples, *, batch_size=1, rng) -> np
     for _ in range(n):
         total += problem.sample_grad(points, b, gen)
     return n * g - total
+
+
+# ----------------------------------------------------------------------------- scenes
+def separable_factors(sigma_x, sigma_y, *, tilt=TILT, k_y=KY):
+    r"""The 1-D factors of the chapter's 2-D problem and the 2-D problem itself.
+
+    :math:`\mathcal L_x(x) = (x^2 - 1)^2 + c\,x` (:func:`sgdsim.double_well`,
+    tilt :math:`c`) with noise variance :math:`\sigma_x^2`, and
+    :math:`\mathcal L_y(y) = \tfrac12 k_y y^2` with noise variance :math:`\sigma_y^2`.
+
+    Returns
+    -------
+    (x_problem, y_problem, problem) : the two 1-D problems and their product (2-D)
+    """
+    px = double_well(tilt=tilt, noise_var=float(sigma_x) ** 2)
+    py = NoisyPotential(lambda p: 0.5 * k_y * p[..., 0] ** 2, lambda p: k_y * p,
+                        float(sigma_y) ** 2, dim=1, minimizer=[0.0],
+                        hessian=lambda p: np.full(p.shape[:-1] + (1, 1), k_y))
+    return px, py, product_problem(px, py)
+

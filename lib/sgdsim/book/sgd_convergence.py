@@ -22,8 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_finite_array, as_positive_int
+from ..datasets import breast_cancer, train_validation_split
 from ..dynamics import sgd, stationary_samples
 from ..estimators import Estimate, chain_mean
+from ..problems import LogisticRegression, Quadratic
 from ..schedules import step_drops
 
 __all__ = [
@@ -32,6 +34,9 @@ __all__ = [
     "converged_loss",
     "DropRun",
     "train_with_drops",
+    "quadratic_problem",
+    "drops_problems",
+    "QUADRATIC_START",
 ]
 
 
@@ -269,3 +274,26 @@ def train_with_drops(train, validation, phi0, lr, factor, milestones, epochs, *,
         schedule=schedule,
     )
 
+
+# ----------------------------------------------------------------------------- scenes
+#: Where the chapter starts SGD and the flow on its quadratic.
+QUADRATIC_START = (-2.0, 2.5)
+
+
+def quadratic_problem(seed: int = 31230) -> Quadratic:
+    """The chapter's 2-D quadratic: 200 examples, a shared tilted Hessian (eigenvalues ~0.3, 1.7).
+
+    Shared by the notebook, its explorer and ``make bench``.
+    """
+    centers = np.random.default_rng(seed).normal(size=(200, 2)) * [1.0, 0.6] + [1.0, -0.5]
+    return Quadratic(centers, [[1.5, 0.5], [0.5, 0.5]])
+
+
+def drops_problems(seed: int = 7) -> tuple[LogisticRegression, LogisticRegression]:
+    """The learning-rate-drop experiment's data: (training loss with ridge 0.03, validation loss).
+
+    The breast-cancer data split 80/20 with ``seed``; the validation loss has no ridge term.
+    """
+    x, y = breast_cancer()
+    xt, yt, xv, yv = train_validation_split(x, y, 0.2, rng=np.random.default_rng(seed))
+    return LogisticRegression(xt, yt, l2=0.03), LogisticRegression(xv, yv)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -50,6 +51,8 @@ __all__ = [
     "excess_loss_ladder",
     "headline_problem",
     "headline_slope",
+    "cloud_problem",
+    "simulate_cloud",
 ]
 
 
@@ -510,3 +513,43 @@ def headline_slope(*, rng, target_rse=0.005, lr=None, batch_size=1, chains=128,
         used += length * chains
         result = chain_mean(draws)
     return result
+
+
+# ---------------------------------------------------------------------------
+# The chapter's scene: a 2-D cloud (shared by the notebook, its explorer and make bench)
+# ---------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def cloud_problem() -> Quadratic:
+    r"""A 2-D quadratic finite sum: :math:`n = 60` examples sharing a tilted Hessian.
+
+    :math:`H` has eigenvalues of about 0.39 and 1.71 (stability limit
+    :math:`2/\lambda_{\max} \approx 1.17`); the example minimizers are spread along a
+    different direction than the loss's valley, so the cloud is *not* shaped like the
+    contours.
+    """
+    g = np.random.default_rng(2019)
+    centers = g.normal(size=(60, 2)) @ np.array([[0.9, 0.5], [0.0, 0.45]])
+    return Quadratic(centers, [[1.5, 0.5], [0.5, 0.6]])
+
+
+def simulate_cloud(lr, batch_size=1, *, rng, chains=250, records=10):
+    r"""Stationary SGD samples on :func:`cloud_problem` and the measured excess loss.
+
+    Chains start at :math:`\Phi^*` and burn in for 5 relaxation times of the slow
+    direction (the variance deficit is then :math:`e^{-10}`), then record ``records``
+    states over 2 more relaxation times.
+
+    Returns
+    -------
+    cloud : numpy.ndarray, shape (chains, 2)
+        The last recorded state of every chain, as :math:`\Phi` (not :math:`\Delta`).
+    excess : Estimate
+        :math:`\mathcal L(\eta) - \mathcal L^*`, chain means over all records.
+    """
+    p = cloud_problem()
+    lam_min = float(np.linalg.eigvalsh(p.H)[0])
+    run = stationary_samples(p, lr, rng=rng, chains=chains, run_time=2.0 / lam_min,
+                             burn_in=5.0 / lam_min, records=records, batch_size=batch_size)
+    excess = chain_mean(excess_loss(p, run.phi - p.minimizer()))
+    return run.final, excess
+

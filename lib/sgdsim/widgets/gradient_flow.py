@@ -374,29 +374,23 @@ def gradient_flow_explorer(scenes, *, lr_times_lam=0.5, start=None, dpi=EXPLORER
 def _registered_explorer():
     """``draw(problem, lr_times_lam)`` doing what one update of the chapter's explorer does.
 
-    The scenes are the chapter's two problems (the quadratic's centres drawn from a fixed
-    seed); each is built on first use and its figure then only updated, as in the widget.
+    The scenes are the chapter's two problems (:mod:`sgdsim.book.gradient_flow`); each is
+    built on first use and its figure then only updated, as in the widget.
     """
     from matplotlib.figure import Figure
 
-    from ..datasets import breast_cancer
-    from ..problems import LogisticRegression, Quadratic
+    from ..book import gradient_flow as chapter
 
     scenes, figures = {}, {}
 
     def scene(name):
         if name not in scenes:
             if name == "quadratic":
-                th = np.pi / 6
-                rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
-                c = np.random.default_rng(0).normal(size=(20, 2))
-                c += np.array([1.0, 0.5]) - c.mean(axis=0)
-                scenes[name] = make_scene(Quadratic(c, rot @ np.diag([5.0, 0.5]) @ rot.T),
-                                          [-2.0, 2.5], 8.0, (-2.6, 3.2), (-1.2, 3.8), name=name)
+                scenes[name] = make_scene(chapter.quadratic_problem(), chapter.QUADRATIC_START,
+                                          8.0, (-2.6, 3.2), (-1.2, 3.8), name=name)
             else:
-                x, y = breast_cancer(intercept=False)
-                scenes[name] = make_scene(LogisticRegression(x[:, [0, 20]], y, l2=0.01),
-                                          [-3.0, 1.0], 300.0, (-4.0, 1.5), (-3.6, 2.0), name=name)
+                scenes[name] = make_scene(chapter.logistic_problem(), chapter.LOGISTIC_START,
+                                          300.0, (-4.0, 1.5), (-3.6, 2.0), name=name)
         return scenes[name]
 
     def draw(problem="quadratic", lr_times_lam=0.5):

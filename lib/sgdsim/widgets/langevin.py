@@ -20,9 +20,8 @@ import re
 import numpy as np
 
 from ..plotting import PALETTE
-from ..problems import NoisyPotential, double_well
+from ..book.langevin import KY, TILT, separable_factors
 from ..gibbs import gibbs_density, sgd_stationary_density, temperature
-from ..problems import product_problem
 
 from . import StaticExplorer, static_build
 
@@ -38,27 +37,8 @@ __all__ = [
 #: The explorer's starting point (and the chapter's static figure).
 STATIONARY_DEFAULTS = {"eta": 0.01, "sigma_x": 10.0, "sigma_y": 5.0}
 
-_TILT, _KY = 0.3, 2.0
 _LEGEND_ORDER = ("SGD histogram", "Gibbs at its own T = ησ²/2", "SGD's exact law at this η",
                  "Gibbs at the other coordinate's T")
-
-
-def separable_factors(sigma_x, sigma_y, *, tilt=_TILT, k_y=_KY):
-    r"""The 1-D factors of the chapter's 2-D problem and the 2-D problem itself.
-
-    :math:`\mathcal L_x(x) = (x^2 - 1)^2 + c\,x` (:func:`sgdsim.double_well`,
-    tilt :math:`c`) with noise variance :math:`\sigma_x^2`, and
-    :math:`\mathcal L_y(y) = \tfrac12 k_y y^2` with noise variance :math:`\sigma_y^2`.
-
-    Returns
-    -------
-    (x_problem, y_problem, problem) : the two 1-D problems and their product (2-D)
-    """
-    px = double_well(tilt=tilt, noise_var=float(sigma_x) ** 2)
-    py = NoisyPotential(lambda p: 0.5 * k_y * p[..., 0] ** 2, lambda p: k_y * p,
-                        float(sigma_y) ** 2, dim=1, minimizer=[0.0],
-                        hessian=lambda p: np.full(p.shape[:-1] + (1, 1), k_y))
-    return px, py, product_problem(px, py)
 
 
 def _gibbs_samples(problem, grid, t, size, gen):
@@ -155,8 +135,8 @@ def draw_stationary(eta, sigma_x, sigma_y, *, seed=0, chains=400, steps=400, axe
     order = sorted(entries, key=lambda lab: _LEGEND_ORDER.index(lab))
     fig.legend([entries[lab] for lab in order], order, loc="lower center", ncol=2, fontsize=9,
                frameon=False)
-    ky = "" if _KY == 2.0 else f"{_KY / 2:g}"
-    axes[0].set_title(f"loss in x: (x² − 1)² + {_TILT:g}x")
+    ky = "" if KY == 2.0 else f"{KY / 2:g}"
+    axes[0].set_title(f"loss in x: (x² − 1)² + {TILT:g}x")
     axes[1].set_title(f"loss in y: {ky}y²")
     return fig
 

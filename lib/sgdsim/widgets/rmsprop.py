@@ -16,17 +16,11 @@ law, and :func:`rmsprop_explorer` wires both to sliders.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from ..dynamics import sgd
+from ..book.rmsprop import HESSIAN, RMSPROP_FACTOR_09, RULES, CloudResult, stationary_cloud
 from ..claims import format_value
 from ..plotting import PALETTE, ellipse
-from ..preconditioners import Diagonal, RMSProp
-from ..problems import NoisyPotential
-from ..estimators import virial_matrix
-from ..laws import sgd_stationary_cov
 from . import EXPLORER_DPI
 from . import render_png as _render_figure
 
@@ -34,93 +28,6 @@ from . import StaticExplorer, static_build
 
 __all__ = ["RULES", "RMSPROP_FACTOR_09", "CloudResult", "stationary_cloud", "draw_cloud",
            "render_png", "rmsprop_explorer"]
-
-#: The three rules, in the order of the chooser.
-RULES = ("SGD", "η/σ²", "RMSProp")
-#: c(0.9) from ``sgdsim.rmsprop_temperature_factor(0.9)`` (0.9718 ± 0.0003): T = c η σ / 2.
-RMSPROP_FACTOR_09 = 0.9718
-#: Curvatures (h_x, h_y) of the widget's loss.
-HESSIAN = (1.0, 3.0)
-
-
-@dataclass(frozen=True)
-class CloudResult:
-    """A simulated stationary cloud and its temperatures."""
-
-    rule: str
-    lr: float
-    sigma: np.ndarray  #: (sigma_x, sigma_y)
-    hessian: np.ndarray  #: (h_x, h_y)
-    points: np.ndarray  #: final positions, (chains, 2)
-    temperatures: tuple  #: measured (T_x, T_y) as Estimates
-    predicted: np.ndarray  #: predicted (T_x, T_y)
-    steps: int
-
-
-def _problem(sigma, h):
-    return NoisyPotential(lambda p: 0.5 * (p * p) @ h, lambda p: p * h, sigma**2,
-                          minimizer=[0.0, 0.0])
-
-
-def _rule_setup(rule, sigma, h, lr):
-    """Preconditioner, per-coordinate contraction eps_k, predicted temperatures."""
-    if rule == "SGD":
-        pre, scales = None, np.ones(2)
-    elif rule == "η/σ²":
-        pre, scales = Diagonal(1.0 / sigma**2), 1.0 / sigma**2
-    elif rule == "RMSProp":
-        pre, scales = RMSProp(beta=0.9), 1.0 / sigma
-    else:
-        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
-    if rule == "RMSProp":
-        pred = RMSPROP_FACTOR_09 * lr * sigma / 2.0
-    else:
-        cov = sgd_stationary_cov(np.diag(h), np.diag(sigma**2), lr, preconditioner=scales)
-        pred = np.diag(cov) * h
-    return pre, lr * scales * h, pred
-
-
-def stationary_cloud(sigma_x, sigma_y, lr, rule, *, rng, chains=300, hessian=HESSIAN,
-                     max_steps=3000, steps=None, record_every=None) -> CloudResult:
-    r"""Simulate ``chains`` SGD chains from the minimum under ``rule`` and measure :math:`T_x, T_y`.
-
-    The run lasts :math:`\lceil 6/\epsilon_{\min}\rceil` steps (at most
-    ``max_steps``; ``steps`` overrides), :math:`\epsilon_k = \eta_k h_k` the
-    per-step contraction of the slowest coordinate; the temperatures are the
-    diagonal of :func:`sgdsim.adaptive.virial_matrix` over the second half of the run.
-
-    Parameters
-    ----------
-    sigma_x, sigma_y : float > 0
-        Gradient-noise standard deviations.
-    lr : float > 0
-        :math:`\eta'`.
-    rule : {"SGD", "η/σ²", "RMSProp"}
-    rng : numpy.random.Generator or int
-    chains : int
-    hessian : (float, float)
-        :math:`(h_x, h_y)`.
-    max_steps : int
-    steps, record_every : int, optional
-        Override the automatic run length and recording interval (about 200 records).
-    """
-    sigma = np.array([sigma_x, sigma_y], dtype=float)
-    h = np.asarray(hessian, dtype=float)
-    if not (np.all(np.isfinite(sigma)) and np.all(sigma > 0)):
-        raise ValueError(f"sigma_x and sigma_y must be > 0, got {sigma_x!r}, {sigma_y!r}")
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be > 0, got {lr!r}")
-    pre, eps, pred = _rule_setup(rule, sigma, h, float(lr))
-    if steps is None:
-        steps = int(min(max_steps, max(200, np.ceil(6.0 / eps.min()))))
-    every = max(1, steps // 200) if record_every is None else record_every
-    problem = _problem(sigma, h)
-    traj = sgd(problem, [0.0, 0.0], lr, steps, chains=chains, rng=rng, record_every=every,
-               preconditioner=pre)
-    v = virial_matrix(problem, traj.phi[len(traj) // 2:])
-    return CloudResult(rule=rule, lr=float(lr), sigma=sigma, hessian=h, points=traj.final,
-                       temperatures=tuple(v.diagonal), predicted=pred, steps=steps)
-
 
 def draw_cloud(ax, res: CloudResult, *, limit=None, legend=True, title=True, mathtext=True,
                max_points=600, stats=True):

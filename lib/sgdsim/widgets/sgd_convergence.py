@@ -222,22 +222,11 @@ def _registered_explorers():
     """Draw functions doing one update of each of the chapter's explorers, on its problems."""
     from functools import lru_cache
 
-    from ..datasets import breast_cancer, train_validation_split
-    from ..problems import LogisticRegression, Quadratic
-
-    @lru_cache(maxsize=1)
-    def quadratic():
-        c = np.random.default_rng(31230).normal(size=(200, 2)) * [1.0, 0.6] + [1.0, -0.5]
-        return Quadratic(c, [[1.5, 0.5], [0.5, 0.5]])
-
-    @lru_cache(maxsize=1)
-    def drops_data():
-        x, y = breast_cancer()
-        xt, yt, xv, yv = train_validation_split(x, y, 0.2, rng=np.random.default_rng(7))
-        return LogisticRegression(xt, yt, l2=0.03), LogisticRegression(xv, yv)
+    quadratic = lru_cache(maxsize=1)(convergence.quadratic_problem)
+    drops_data = lru_cache(maxsize=1)(convergence.drops_problems)
 
     def flow(lr=0.1, batch_size=1, seed=0):
-        return draw_sgd_vs_flow(quadratic(), np.array([-2.0, 2.5]), lr, batch_size, t_end=16.0,
+        return draw_sgd_vs_flow(quadratic(), np.array(convergence.QUADRATIC_START), lr, batch_size, t_end=16.0,
                                 chains=150, rng=np.random.default_rng(seed))
 
     def drops(lr=2.0, factor=10.0, first=10, second=20, seed=0):

@@ -15,11 +15,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..book import tz_theorem as tz
-from ..dynamics import stationary_samples
-from ..estimators import chain_mean
+from ..book.tz_theorem import cloud_problem, simulate_cloud
 from ..plotting import PALETTE
-from ..problems import Quadratic
 from ..laws import stationary_excess_loss
 
 from . import StaticExplorer, static_build
@@ -31,20 +28,6 @@ DEFAULTS = {"lr": 0.2, "batch_size": 1}
 #: Slider range of the rate: up to 90 % of the stability limit 2/lambda_max.
 LR_RANGE = (0.05, 1.0)
 BATCH_SIZES = (1, 2, 4, 8, 16)
-
-
-@lru_cache(maxsize=1)
-def cloud_problem() -> Quadratic:
-    r"""A 2-D quadratic finite sum: :math:`n = 60` examples sharing a tilted Hessian.
-
-    :math:`H` has eigenvalues of about 0.39 and 1.71 (stability limit
-    :math:`2/\lambda_{\max} \approx 1.17`); the example minimizers are spread along a
-    different direction than the loss's valley, so the cloud is *not* shaped like the
-    contours.
-    """
-    g = np.random.default_rng(2019)
-    centers = g.normal(size=(60, 2)) @ np.array([[0.9, 0.5], [0.0, 0.45]])
-    return Quadratic(centers, [[1.5, 0.5], [0.5, 0.6]])
 
 
 #: Half-widths of the cloud panel's window around the minimizer: wider than tall, like the
@@ -62,28 +45,6 @@ def _contour_grid(half_widths=CLOUD_HALF_WIDTHS, n=120):
     xx, yy = np.meshgrid(xs, ys)
     zz = p.loss(np.stack([xx, yy], axis=-1)) - p.minimum_loss()
     return xx, yy, zz
-
-
-def simulate_cloud(lr, batch_size=1, *, rng, chains=250, records=10):
-    r"""Stationary SGD samples on :func:`cloud_problem` and the measured excess loss.
-
-    Chains start at :math:`\Phi^*` and burn in for 5 relaxation times of the slow
-    direction (the variance deficit is then :math:`e^{-10}`), then record ``records``
-    states over 2 more relaxation times.
-
-    Returns
-    -------
-    cloud : numpy.ndarray, shape (chains, 2)
-        The last recorded state of every chain, as :math:`\Phi` (not :math:`\Delta`).
-    excess : Estimate
-        :math:`\mathcal L(\eta) - \mathcal L^*`, chain means over all records.
-    """
-    p = cloud_problem()
-    lam_min = float(np.linalg.eigvalsh(p.H)[0])
-    run = stationary_samples(p, lr, rng=rng, chains=chains, run_time=2.0 / lam_min,
-                             burn_in=5.0 / lam_min, records=records, batch_size=batch_size)
-    excess = chain_mean(tz.excess_loss(p, run.phi - p.minimizer()))
-    return run.final, excess
 
 
 @lru_cache(maxsize=None)
