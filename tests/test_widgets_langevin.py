@@ -34,8 +34,8 @@ def test_draw_stationary_default_and_divergence():
 
 
 def test_draw_stationary_is_reproducible():
-    a = lw.draw_stationary(0.01, 8.0, 4.0, seed=3)
-    b = lw.draw_stationary(0.01, 8.0, 4.0, seed=3)
+    a = lw.draw_stationary(0.01, 8.0, 4.0, rng=3)
+    b = lw.draw_stationary(0.01, 8.0, 4.0, rng=3)
     ha = [p.get_path().vertices.copy() for p in a.axes[0].patches]
     hb = [p.get_path().vertices.copy() for p in b.axes[0].patches]
     for u, v in zip(ha, hb):

@@ -79,7 +79,7 @@ def test_render_png_returns_a_png():
 
 def test_explorer_builds():
     pytest.importorskip("ipywidgets")
-    w = W.rmsprop_explorer(seed=0)
+    w = W.rmsprop_explorer(rng=0)
     names = {c.description for c in w.children[:-1]}
     assert {"σx", "σy", "η′", "rule"} <= names
     plt.close("all")

@@ -19,7 +19,7 @@ every chapter submodule that has explorers declares them in a module-level dict:
     EXPLORERS = {
         "double_well": (                       # name, unique within the module
             draw_double_well,                  # draw(**values): simulate + draw one figure
-            dict(lr=0.05, noise_var=1.0, seed=0),       # defaults = the static figure
+            dict(lr=0.05, noise_var=1.0, rng=0),       # defaults = the static figure
             [dict(lr=v) for v in np.linspace(0.01, 0.2, 20)],  # 20 slider positions
         ),
     }
@@ -28,7 +28,7 @@ every chapter submodule that has explorers declares them in a module-level dict:
   (simulate and draw; it may return the figure or leave it current, and the caller
   renders it with :func:`render_png`, as :func:`show_figures` does in the widget; or it
   returns the PNG bytes it displays when it renders by itself) and must be deterministic
-  (take the seed among the values);
+  (take the seed, ``rng``, among the values);
 * ``defaults`` holds every keyword of ``draw`` that a control sets (its initial values);
 * ``sweep`` is a list of (ideally 20) dicts of slider values spread over the sliders'
   ranges, each overriding some of the defaults; its keys must be keys of ``defaults``.

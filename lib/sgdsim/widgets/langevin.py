@@ -56,7 +56,7 @@ def _range(problem, t, lo, hi, n=801):
     return g[keep][0], g[keep][-1]
 
 
-def draw_stationary(eta, sigma_x, sigma_y, *, seed=0, chains=400, steps=400, axes=None,
+def draw_stationary(eta, sigma_x, sigma_y, *, rng=0, chains=400, steps=400, axes=None,
                     dpi=None):
     r"""SGD's histograms of :math:`x` and :math:`y` against the Gibbs densities.
 
@@ -83,7 +83,7 @@ def draw_stationary(eta, sigma_x, sigma_y, *, seed=0, chains=400, steps=400, axe
     eta, sigma_x, sigma_y = float(eta), float(sigma_x), float(sigma_y)
     px, py, prob = separable_factors(sigma_x, sigma_y)
     tx, ty = float(temperature(eta, sigma_x**2)), float(temperature(eta, sigma_y**2))
-    gen = np.random.default_rng(seed)
+    gen = np.random.default_rng(rng)
     xlo, xhi = _range(px, max(tx, ty), -3.0, 3.0)
     ylo, yhi = _range(py, max(tx, ty), -4.0, 4.0)
     x0 = _gibbs_samples(px, np.linspace(xlo, xhi, 2001), tx, chains, gen)

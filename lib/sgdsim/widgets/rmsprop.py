@@ -89,7 +89,7 @@ def render_png(res: CloudResult, *, dpi=EXPLORER_DPI) -> bytes:
     return _render_figure(fig, dpi=dpi)
 
 
-def rmsprop_explorer(seed: int = 0, *, sigma_x=0.5, sigma_y=2.0, lr=0.02, rule="RMSProp"):
+def rmsprop_explorer(rng=0, *, sigma_x=0.5, sigma_y=2.0, lr=0.02, rule="RMSProp"):
     """Sliders for σx, σy, η′ and a rule chooser, redrawing the stationary cloud."""
     if static_build():  # a build executes this cell: no widget, no comm
         return StaticExplorer()
@@ -99,7 +99,7 @@ def rmsprop_explorer(seed: int = 0, *, sigma_x=0.5, sigma_y=2.0, lr=0.02, rule="
     from . import explorer
 
     def draw(sigma_x, sigma_y, lr, rule):
-        res = stationary_cloud(sigma_x, sigma_y, lr, rule, rng=seed)
+        res = stationary_cloud(sigma_x, sigma_y, lr, rule, rng=rng)
         display(Image(data=render_png(res), width=480))
 
     return explorer(
@@ -112,16 +112,16 @@ def rmsprop_explorer(seed: int = 0, *, sigma_x=0.5, sigma_y=2.0, lr=0.02, rule="
     )
 
 
-def _registered_draw(sigma_x=0.5, sigma_y=2.0, lr=0.02, rule="RMSProp", seed=0):
+def _registered_draw(sigma_x=0.5, sigma_y=2.0, lr=0.02, rule="RMSProp", rng=0):
     """One explorer update: simulate the stationary cloud and render it (PNG bytes)."""
-    return render_png(stationary_cloud(sigma_x, sigma_y, lr, rule, rng=seed))
+    return render_png(stationary_cloud(sigma_x, sigma_y, lr, rule, rng=rng))
 
 
 #: The explorer, registered for ``make bench`` and the unit tests (see ``sgdsim.widgets``).
 EXPLORERS = {
     "stationary_cloud": (
         _registered_draw,
-        {"sigma_x": 0.5, "sigma_y": 2.0, "lr": 0.02, "rule": "RMSProp", "seed": 0},
+        {"sigma_x": 0.5, "sigma_y": 2.0, "lr": 0.02, "rule": "RMSProp", "rng": 0},
         [{"sigma_x": float(sx), "sigma_y": float(sy), "lr": float(lr), "rule": rule}
          for (sx, sy, lr), rule in zip(
              zip(np.linspace(0.5, 2.0, 20), np.linspace(2.0, 0.5, 20), np.linspace(0.01, 0.05, 20)),

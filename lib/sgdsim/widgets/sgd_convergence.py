@@ -123,11 +123,11 @@ def draw_sgd_vs_flow(problem, phi0, lr, batch_size=1, *, t_end=16.0, chains=200,
     return fig
 
 
-def sgd_explorer(problem, phi0, *, seed=0, t_end=16.0, chains=200, lr=0.1, batch_size=1,
+def sgd_explorer(problem, phi0, *, rng=0, t_end=16.0, chains=200, lr=0.1, batch_size=1,
                  **draw_kwargs):
     """Sliders for the rate (log scale) and batch size of :func:`draw_sgd_vs_flow`.
 
-    Each redraw uses a fresh generator seeded with ``seed``, so a setting always
+    Each redraw uses a fresh generator seeded with ``rng`` (an integer seed), so a setting always
     shows the same picture.
     """
     if static_build():  # a build executes this cell: no widget, no comm
@@ -139,7 +139,7 @@ def sgd_explorer(problem, phi0, *, seed=0, t_end=16.0, chains=200, lr=0.1, batch
 
     def draw(lr, batch_size):
         show_figures(draw_sgd_vs_flow(problem, phi0, lr, batch_size, t_end=t_end,
-                                      chains=chains, rng=np.random.default_rng(seed),
+                                      chains=chains, rng=np.random.default_rng(rng),
                                       **draw_kwargs))
 
     return explorer(
@@ -196,7 +196,7 @@ def draw_drops(train, validation, phi0, lr=2.0, factor=10.0, first=10, second=20
     return fig
 
 
-def drops_explorer(train, validation, phi0, *, seed=0, epochs=30, **draw_kwargs):
+def drops_explorer(train, validation, phi0, *, rng=0, epochs=30, **draw_kwargs):
     """Sliders for :func:`draw_drops`: initial rate, drop factor and the two milestones."""
     if static_build():  # a build executes this cell: no widget, no comm
         return StaticExplorer()
@@ -204,7 +204,7 @@ def drops_explorer(train, validation, phi0, *, seed=0, epochs=30, **draw_kwargs)
 
     def draw(lr, factor, first, second):
         show_figures(draw_drops(train, validation, phi0, lr, factor, first, second,
-                                epochs=epochs, rng=np.random.default_rng(seed),
+                                epochs=epochs, rng=np.random.default_rng(rng),
                                 **draw_kwargs))
 
     return explorer(
@@ -225,14 +225,14 @@ def _registered_explorers():
     quadratic = lru_cache(maxsize=1)(convergence.quadratic_problem)
     drops_data = lru_cache(maxsize=1)(convergence.drops_problems)
 
-    def flow(lr=0.1, batch_size=1, seed=0):
+    def flow(lr=0.1, batch_size=1, rng=0):
         return draw_sgd_vs_flow(quadratic(), np.array(convergence.QUADRATIC_START), lr, batch_size, t_end=16.0,
-                                chains=150, rng=np.random.default_rng(seed))
+                                chains=150, rng=np.random.default_rng(rng))
 
-    def drops(lr=2.0, factor=10.0, first=10, second=20, seed=0):
+    def drops(lr=2.0, factor=10.0, first=10, second=20, rng=0):
         train, val = drops_data()
         return draw_drops(train, val, np.zeros(train.dim), lr, factor, first, second, epochs=30,
-                          batch_size=8, chains=4, rng=np.random.default_rng(seed))
+                          batch_size=8, chains=4, rng=np.random.default_rng(rng))
 
     return flow, drops
 
@@ -242,12 +242,12 @@ _flow_draw, _drops_draw = _registered_explorers()
 #: The explorers, registered for ``make bench`` and the unit tests (see ``sgdsim.widgets``).
 EXPLORERS = {
     "sgd_vs_flow": (
-        _flow_draw, {"lr": 0.1, "batch_size": 1, "seed": 0},
+        _flow_draw, {"lr": 0.1, "batch_size": 1, "rng": 0},
         [{"lr": float(lr), "batch_size": b}
          for lr, b in zip(np.geomspace(0.05, 0.5, 20), [1, 2, 4, 8, 16, 32] * 4)],
     ),
     "drops": (
-        _drops_draw, {"lr": 2.0, "factor": 10.0, "first": 10, "second": 20, "seed": 0},
+        _drops_draw, {"lr": 2.0, "factor": 10.0, "first": 10, "second": 20, "rng": 0},
         [{"factor": float(f), "first": int(a), "second": int(b)}
          for f, a, b in zip(np.linspace(2, 20, 20), np.repeat([5, 10], 10), np.tile([15, 20], 10))],
     ),

@@ -135,8 +135,8 @@ def tz_explorer(*, rng=0):
 #: The explorer, registered for ``make bench`` and the unit tests (see ``sgdsim.widgets``).
 EXPLORERS = {
     "cloud": (
-        lambda lr, batch_size, seed: draw_tz(lr, batch_size, rng=seed),
-        dict(DEFAULTS, seed=0),
+        draw_tz,
+        dict(DEFAULTS, rng=0),
         [{"lr": float(lr), "batch_size": b}
          for lr, b in zip(np.linspace(*LR_RANGE, 20), list(BATCH_SIZES) * 4)],
     ),
