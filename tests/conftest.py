@@ -26,3 +26,16 @@ def fd_grad(f, x, h=1e-6):
         e[i] = h
         out[i] = (f(x + e) - f(x - e)) / (2 * h)
     return out
+
+
+H2 = np.array([[2.0, 0.5], [0.5, 1.0]])
+S2 = np.array([[1.0, 0.3], [0.3, 0.5]])
+
+
+def quad_potential(H, sig2, minimizer=None):
+    """A quadratic NoisyPotential with Hessian H and gradient-noise variance sig2."""
+    H = np.asarray(H, float)
+    d = H.shape[0]
+    return sgdsim.NoisyPotential(lambda p: 0.5 * np.einsum("...i,ij,...j->...", p, H, p),
+                                 lambda p: p @ H, sig2, dim=d if np.ndim(sig2) == 0 else None,
+                                 minimizer=np.zeros(d) if minimizer is None else minimizer)

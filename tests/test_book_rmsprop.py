@@ -5,30 +5,7 @@ import pytest
 
 import sgdsim
 from sgdsim.book import rmsprop as adaptive
-H2 = np.array([[2.0, 0.5], [0.5, 1.0]])
-S2 = np.array([[1.0, 0.3], [0.3, 0.5]])
-
-
-def quad_potential(H, sig2, minimizer=None):
-    H = np.asarray(H, float)
-    d = H.shape[0]
-    return sgdsim.NoisyPotential(lambda p: 0.5 * np.einsum("...i,ij,...j->...", p, H, p),
-                                 lambda p: p @ H, sig2, dim=d if np.ndim(sig2) == 0 else None,
-                                 minimizer=np.zeros(d) if minimizer is None else minimizer)
-
-
-# ----------------------------------------------------------------------------- preconditioners
-
-
-# ----------------------------------------------------------------------------- exact laws
-
-
-# ----------------------------------------------------------------------------- estimators
-
-
-# ----------------------------------------------------------------------------- RMSProp theory
-
-
+from conftest import H2, S2, quad_potential
 def test_rmsprop_mean_square_is_uncentred():
     # noiseless: v after n steps from 0 is exactly (1 - beta^n) g^2
     prob = quad_potential(np.diag([1.0, 2.0]), 0.0)

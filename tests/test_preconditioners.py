@@ -2,17 +2,7 @@ import numpy as np
 import pytest
 
 import sgdsim
-
-H2 = np.array([[2.0, 0.5], [0.5, 1.0]])
-
-
-def quad_potential(H, sig2, minimizer=None):
-    """A quadratic NoisyPotential with Hessian H and gradient-noise variance sig2."""
-    H = np.asarray(H, float)
-    d = H.shape[0]
-    return sgdsim.NoisyPotential(lambda p: 0.5 * np.einsum("...i,ij,...j->...", p, H, p),
-                                 lambda p: p @ H, sig2, dim=d if np.ndim(sig2) == 0 else None,
-                                 minimizer=np.zeros(d))
+from conftest import H2, quad_potential
 
 
 
