@@ -46,6 +46,19 @@ def test_numerical_claim_shows_the_tolerance_not_round_off_digits():
     assert rec0.deviation_text() == "≤ 1e-12" and not rec0.relative
 
 
+def test_a_coarse_numerical_tolerance_shows_the_value_to_its_digits():
+    c = Claims("ch")
+    c.check("slope", 1.00934, 1.0, atol=0.1)
+    assert c.last.cells()[1:4] == ("1.01", "1.00", "≤ 0.1")
+    rng = np.random.default_rng(1)
+    for _ in range(2000):  # and never a round-off digit
+        m, tol = rng.normal(), 10 ** rng.uniform(-5, 0)
+        a, b = Claims("a", z=1e9), Claims("b", z=1e9)
+        a.check("x", m, m + 0.1 * tol, atol=tol)
+        b.check("x", m * (1 + 1e-13), m + 0.1 * tol, atol=tol)
+        assert a.last.cells() == b.last.cells()
+
+
 def test_both_tolerances_must_hold_and_the_tighter_sets_the_resolution():
     c = Claims("ch")
     c.check("both", 1.005, 1.0, stderr=0.01, rtol=0.01)

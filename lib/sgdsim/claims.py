@@ -55,6 +55,8 @@ METADATA_KEY = "sgdsim_claims"
 TEXT_WIDTH = 100
 #: Beyond this many decimals a value with an error is shown in scientific notation.
 _MAX_FIXED_DECIMALS = 6
+#: A numerical tolerance at least this fraction of the prediction lets the value be shown.
+_COARSE_TOL = 1e-6
 
 
 class ClaimFailed(AssertionError):
@@ -208,7 +210,14 @@ class Record:
             return format_value(self.measured, self.stderr)
         tol = self._tolerance()
         if tol is not None and self.predicted is not None:
-            # a numerical check: never its round-off digits
+            # A numerical check never shows round-off digits. A coarse tolerance (at least
+            # 1e-6 of a nonzero prediction, so far above round-off) supports the value to two
+            # digits of the tolerance; a fine one (or a prediction of 0) shows only the verdict.
+            p = abs(self.predicted)
+            if p > 0 and tol >= _COARSE_TOL * p and math.isfinite(self.measured):
+                d = _decimals_for(tol)
+                if d <= _MAX_FIXED_DECIMALS and abs(self.measured) < 1e6:
+                    return f"{self.measured:.{d}f}"
             return "within tol." if self.kind != "refutation" else "outside tol."
         return format_value(self.measured)
 
@@ -218,6 +227,11 @@ class Record:
         if self.predicted is None:
             return "—"
         p = self.predicted
+        tol = self._tolerance()
+        if self.stderr is None and tol is not None and p != 0 and tol >= _COARSE_TOL * abs(p):
+            d = _decimals_for(tol)
+            if d <= _MAX_FIXED_DECIMALS and abs(p) < 1e6:  # to the digits of the measurement
+                return f"{p:.{d}f}"
         if self.stderr is not None:
             d = _decimals_for(self.stderr)
             if d <= _MAX_FIXED_DECIMALS and abs(p) < 1e6:
