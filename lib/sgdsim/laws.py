@@ -113,8 +113,8 @@ def stability_limit(hessian, preconditioner=None) -> float:
     chapter places each method's grid of rates.
     """
     h = as_symmetric_psd(np.atleast_2d(hessian), "hessian")
-    ht, _ = _transform(h, h, _root(preconditioner, h.shape[0]))
-    lam = np.linalg.eigvalsh(ht)[-1]
+    r = _root(preconditioner, h.shape[0])
+    lam = np.linalg.eigvalsh(h if r is None else _sym(r @ h @ r))[-1]
     if lam <= 0:
         raise ValueError("the (preconditioned) Hessian has no positive eigenvalue")
     return float(2.0 / lam)
