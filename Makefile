@@ -10,7 +10,8 @@ DISPATCH_AVX2 := OPENBLAS_CORETYPE=Haswell NPY_DISABLE_CPU_FEATURES="X86_V4 AVX5
 DISPATCH_V2   := OPENBLAS_CORETYPE=Prescott NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
 
 # Builds execute notebooks without creating widgets (no comm, so nbclient cannot stall on one):
-# each explorer cell then shows a note, and the site shows a launch link (sgdsim.widgets).
+# each explorer cell then shows a kernel-free player of precomputed frames (or a note, which
+# the site turns into a launch link); `make bench` times what a reader runs, without players.
 STATIC := SGDSIM_STATIC_BUILD=1
 
 .PHONY: venv site-assets book test test-dispatch test-browser check-binder outputs lab clean bench
@@ -85,7 +86,7 @@ lab: venv
 ## benchmarks/results.md (shown in the book) and results.json. Options:
 ## make bench BENCH_ARGS="--quick"   (see .venv/bin/python benchmarks/bench.py --help)
 bench: venv
-	$(STATIC) $(PY) benchmarks/bench.py $(BENCH_ARGS)
+	SGDSIM_STATIC_BUILD=note $(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf _build

@@ -48,7 +48,8 @@ import pkgutil
 from typing import Any, Callable, NamedTuple
 
 __all__ = ["explorer", "ExplorerSpec", "iter_explorers", "figures_drawn", "render_png",
-           "show_figures", "rendered_update", "EXPLORER_DPI"]
+           "show_figures", "rendered_update", "EXPLORER_DPI", "static_build", "static_view",
+           "StaticExplorer", "Player", "player"]
 
 #: Resolution of an explorer's picture: 1.5 pixels per CSS pixel of a 100-dpi figure.
 #: The static figures are rendered at 200 dpi (retina); an explorer redraws at every
@@ -199,15 +200,24 @@ def iter_explorers(package=None) -> list[tuple[str, ExplorerSpec]]:
     return found
 
 
-#: Set (to anything but "" or "0") by ``make book``, ``make outputs`` and ``make bench``: an
-#: explorer then creates no widget (no comm is opened, so nbclient cannot stall on one) and
-#: displays a short note instead; the static figure before it shows its default state.
+#: Set by ``make book`` and ``make outputs`` (to ``1``) and by ``make bench`` (to ``note``): an
+#: explorer then creates no widget (no comm is opened, so nbclient cannot stall on one). With
+#: ``1`` it shows a kernel-free :class:`Player` of precomputed frames where it has one; with
+#: ``note`` (or without a player) a short note; the static figure before it shows its
+#: default state.
 STATIC_ENV = "SGDSIM_STATIC_BUILD"
 
 
 def static_build() -> bool:
     """Whether explorers must not create widgets (see :data:`STATIC_ENV`)."""
     return os.environ.get(STATIC_ENV, "") not in ("", "0")
+
+
+def static_view(make_player=None):
+    """What an explorer cell shows in a build: ``make_player()``'s player, or a note."""
+    if make_player is None or os.environ.get(STATIC_ENV, "") == "note":
+        return StaticExplorer()
+    return make_player()
 
 
 class StaticExplorer:
@@ -263,3 +273,6 @@ def _explorer_class():
             return EXPLORER_TEXT
 
     return Explorer
+
+
+from ._player import Player, player  # noqa: E402  (uses rendered_update above)
