@@ -6,7 +6,8 @@ MathJax typeset all math and no raw TeX is visible; every image loaded and has a
 internal link resolves; notebook pages have launch (Binder, Colab, Live Code) and download buttons
 with well-formed URLs and hide the setup cell; widget explorers show a "launch to interact" note
 instead of dead controls; kernel-free players (matplotlib JavaScript animations) respond to their
-buttons and slider. A screenshot of every page (and phone-width ones of the chapters) is saved
+buttons and slider, and explorer players (precomputed frames) to every control; a chapter page
+weighs at most 3 MB. A screenshot of every page (and phone-width ones of the chapters) is saved
 under ``_build/screenshots/``.
 """
 
@@ -356,6 +357,64 @@ def test_players_respond_to_clicks(visit, driver):
         assert frame() != before, f"{visit.page}: player {k}: 'Play' did not animate"
         icons = player.find_elements("css selector", ".anim-buttons svg, .anim-buttons i")
         assert icons, f"{visit.page}: player {k}: its buttons have no icons"
+
+
+def test_explorer_players_respond_to_their_controls(visit, driver):
+    """Each kernel-free explorer (sgdsim.widgets.Player): every control, moved by keyboard,
+    swaps the visible frame and updates its value label, within 50 ms."""
+    ensure(driver, visit)
+    players = driver.find_elements("css selector", ".sgdsim-player")
+    if not players:
+        pytest.skip("no explorer player on this page")
+    for k, player in enumerate(players):
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", player)
+
+        def state():
+            shown = [im.get_attribute("data-frame")
+                     for im in player.find_elements("css selector", "img[data-frame]")
+                     if im.is_displayed()]
+            return shown, [o.text for o in player.find_elements("css selector", "output")]
+
+        shown, labels = state()
+        assert shown == ["default"], f"{visit.page}: player {k} shows {shown} at first"
+        for c, ctl in enumerate(player.find_elements("css selector", "[data-control]")):
+            # the event handler's own time: set the next position and dispatch 'input'
+            ms = driver.execute_script(
+                "var o = arguments[0], t = performance.now();"
+                "if (o.tagName === 'SELECT') { o.selectedIndex = (o.selectedIndex + 1) % o.options.length; }"
+                "else { o.value = Math.min(parseInt(o.max, 10), parseInt(o.value, 10) + 1) === parseInt(o.value, 10)"
+                "  ? parseInt(o.value, 10) - 1 : parseInt(o.value, 10) + 1; }"
+                "o.dispatchEvent(new Event('input', {bubbles: true}));"
+                "return performance.now() - t;", ctl)
+            shown2, labels2 = state()
+            assert len(shown2) == 1 and shown2 != ["default"], \
+                f"{visit.page}: player {k}, control {c}: the frame did not change ({shown2})"
+            assert labels2[c] != labels[c], \
+                f"{visit.page}: player {k}, control {c}: the value label did not change"
+            assert ms < 50, f"{visit.page}: player {k}: a control change took {ms:.0f} ms"
+        # keyboard: focus the first control and press an arrow key
+        first = player.find_element("css selector", "[data-control]")
+        first.click()
+        from selenium.webdriver.common.keys import Keys
+        before = state()
+        first.send_keys(Keys.ARROW_LEFT if first.tag_name == "input" else Keys.ARROW_DOWN)
+        assert state() != before or first.tag_name == "select", \
+            f"{visit.page}: player {k}: the keyboard does not move its first control"
+
+
+def test_chapter_pages_stay_within_3_mb(visit):
+    """A chapter page with its players (HTML and the images it references) is at most 3 MB."""
+    if not is_notebook(visit.page):
+        pytest.skip("not a chapter page")
+    page = SITE / visit.page
+    text = page.read_text(encoding="utf-8")
+    total = len(text.encode())
+    for src in set(re.findall(r'<img[^>]+src="([^"]+)"', text)):
+        if not src.startswith(("data:", "http")):
+            f = (page.parent / src.split("#")[0]).resolve()
+            if f.is_file():
+                total += f.stat().st_size
+    assert total <= 3 * 2**20, f"{visit.page}: {total / 2**20:.2f} MB (budget 3 MB)"
 
 
 # --------------------------------------------------------------------------- theme features
