@@ -24,8 +24,10 @@ and its slope at :math:`\eta = 0` is :math:`E_i\|g_i\|^2/(4B)`. When every :math
 This module provides the model (:class:`SecondOrderModel`, built from a problem by
 :func:`second_order_model`), simulation helpers that measure :math:`\mathcal L(\eta) - \mathcal L^*`
 on a ladder of rates with honest standard errors (:func:`stationary_ladder`,
-:func:`excess_loss_ladder`, on :func:`sgdsim.stationary_samples`), and the chapter's precise headline estimator
-(:func:`headline_problem`, :func:`headline_slope`).
+:func:`excess_loss_ladder`, on :func:`sgdsim.stationary_samples`), the chapter's 1-D problem (:func:`headline_problem`) and a one-rate stationary-variance
+check in slope units (:func:`headline_slope`, not a measured derivative), the eigendirection
+laws behind "why 1/4" (:func:`direction_law`) and the :math:`\eta/B` scaling runs
+(:func:`scaling_runs`).
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ __all__ = [
     "headline_slope",
     "cloud_problem",
     "simulate_cloud",
+    "with_curvature",
+    "eigendirections",
+    "direction_variances",
+    "direction_law",
+    "ScalingRuns",
+    "scaling_runs",
 ]
 
 
@@ -411,7 +419,15 @@ def headline_problem() -> Quadratic:
 
 def headline_slope(*, rng, target_rse=0.005, lr=None, batch_size=1, chains=128,
                    problem=None, max_samples=400_000_000) -> Estimate:
-    r"""The slope :math:`d\mathcal L/d\eta` at :math:`\eta = 0` on the headline problem, to a target precision.
+    r"""A stationary-variance check at one rate, expressed in slope units (to a target precision).
+
+    **What it is, and what it is not.** No derivative is measured here: the function measures
+    the stationary second moment :math:`E\Delta^2` at a single rate and converts it into a
+    "slope" with the proof's step 3 and the exact 1-D law. An error in the theorem's constant
+    would therefore not show; what would show is a simulator whose stationary variance departs
+    from :math:`\eta h v/(B(2-\eta h))`. The chapter's headline slope is measured honestly,
+    from :math:`\mathcal L(\eta)` on a ladder of rates (:func:`excess_loss_ladder`,
+    :meth:`Ladder.slope`).
 
     **Estimator.** For a 1-D quadratic with curvature :math:`h`, the proof's step 3 is an
     *exact* identity at every stable rate:
@@ -553,3 +569,117 @@ def simulate_cloud(lr, batch_size=1, *, rng, chains=250, records=10):
     excess = chain_mean(excess_loss(p, run.phi - p.minimizer()))
     return run.final, excess
 
+
+
+# ---------------------------------------------------------------------------
+# Why 1/4: the curvature cancels, direction by direction
+# ---------------------------------------------------------------------------
+def with_curvature(problem, h) -> Quadratic:
+    r"""The 1-D quadratic ``problem`` with its curvature changed to ``h`` and the *same* gradient noise.
+
+    The example minimizers are moved to :math:`\bar a + (a_i - \bar a)\,h_0/h`, so that the
+    per-example gradients at the optimum, :math:`g_i = h(\bar a - a_i)`, are unchanged: only the
+    curvature differs. Its TZ slope is therefore the same for every ``h``.
+    """
+    if not (isinstance(problem, Quadratic) and problem.dim == 1):
+        raise TypeError("with_curvature needs a 1-D Quadratic problem")
+    h = float(h)
+    if not (math.isfinite(h) and h > 0):
+        raise ValueError(f"the curvature h must be finite and > 0, got {h!r}")
+    a = problem.centers[:, 0]
+    h0 = float(problem.H[0, 0])
+    return Quadratic(a.mean() + (a - a.mean()) * h0 / h, h)
+
+
+def eigendirections(hessian):
+    r"""Eigenvalues :math:`\lambda_k` (ascending) and unit eigenvectors (columns) of :math:`\bar H`."""
+    lam, u = np.linalg.eigh(np.asarray(hessian, dtype=float))
+    return lam, u
+
+
+def direction_variances(hessian, delta) -> np.ndarray:
+    r"""Squared coordinates :math:`(u_k^\top\Delta)^2` along the eigendirections of ``hessian``.
+
+    ``delta`` has shape ``(..., dim)``; the result has the same shape, one column per
+    eigendirection (ascending curvature). Half of :math:`\lambda_k` times column ``k`` is the
+    excess loss held by direction ``k``; the columns add up to :math:`\|\Delta\|^2`.
+    """
+    _, u = eigendirections(hessian)
+    return (np.asarray(delta, dtype=float) @ u) ** 2
+
+
+def direction_law(hessian, noise_cov, lr, batch_size=1):
+    r"""Exact stationary variance along each eigendirection of SGD with additive noise.
+
+    With :math:`\bar H = U\Lambda U^\top` and :math:`\Sigma_{kk} = u_k^\top\Sigma u_k`, the diagonal
+    of the discrete Lyapunov equation :math:`S = (I-\eta\bar H)S(I-\eta\bar H) + \eta^2\Sigma/B` in
+    the eigenbasis is one equation per direction,
+    :math:`S_{kk} = (1-\eta\lambda_k)^2 S_{kk} + \eta^2\Sigma_{kk}/B`, so
+
+    .. math::
+        S_{kk} = \frac{\eta\,\Sigma_{kk}}{B\,\lambda_k(2-\eta\lambda_k)}, \qquad
+        \tfrac12\lambda_k S_{kk} = \frac{\eta\,\Sigma_{kk}}{4B}\cdot\frac{1}{1-\eta\lambda_k/2}.
+
+    The curvature cancels from the loss held by each direction at first order: it is
+    :math:`T_k/2` with the direction's temperature :math:`T_k = \eta\Sigma_{kk}/(2B)`.
+
+    Returns
+    -------
+    variance, excess : numpy.ndarray, shape (dim,)
+        :math:`S_{kk}` and :math:`\tfrac12\lambda_k S_{kk}` (ascending curvature).
+    """
+    eta = as_rate(lr)
+    b = as_positive_int(batch_size, "batch_size")
+    lam, u = eigendirections(hessian)
+    if not np.all((lam > 0) & (eta * lam < 2)):
+        raise ValueError(f"lr={lr!r} is not stable for every eigendirection (need 0 < lr*lambda < 2)")
+    sig = np.einsum("ik,ij,jk->k", u, np.asarray(noise_cov, dtype=float), u)
+    var = eta * sig / (b * lam * (2.0 - eta * lam))
+    return var, 0.5 * lam * var
+
+
+# ---------------------------------------------------------------------------
+# One step beyond the lecture: eta / B
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScalingRuns:
+    r"""Excess losses measured at rates :math:`k\eta_0` with batch sizes :math:`kB_0`."""
+
+    k: np.ndarray  #: the scale factors
+    lr: np.ndarray  #: :math:`k\eta_0`
+    batch_size: np.ndarray  #: :math:`kB_0`
+    mean: np.ndarray  #: measured :math:`\mathcal L - \mathcal L^*` (chain means)
+    stderr: np.ndarray  #: their standard errors (independent chains at every k)
+
+    def estimate(self, j) -> Estimate:
+        """The ``j``-th measurement as an :class:`~sgdsim.Estimate`."""
+        return Estimate(float(self.mean[j]), float(self.stderr[j]))
+
+
+def scaling_runs(problem, lr0, ks, *, rng, chains, run_time, batch0=1, burn_in=None) -> ScalingRuns:
+    r"""Measure :math:`\mathcal L(k\eta_0, kB_0) - \mathcal L^*` for every ``k`` in ``ks``.
+
+    At first order the excess loss depends on :math:`\eta` and :math:`B` only through
+    :math:`\eta/B`, so all these runs would give the same value; the exact law
+    (:meth:`SecondOrderModel.excess_loss`) says by how much they differ. Every ``k`` gets its
+    own independent chains; run arguments as in :func:`sgdsim.stationary_samples` (time in
+    summed rates, so each run covers the same number of relaxation times and costs about the
+    same: :math:`k` times fewer steps of :math:`k` times larger batches).
+    """
+    ks = np.asarray(ks)
+    if ks.ndim != 1 or ks.size == 0 or not np.all((ks >= 1) & (ks == np.round(ks))):
+        raise ValueError(f"ks must be a non-empty list of positive integers, got {ks!r}")
+    ks = ks.astype(int)
+    eta0 = as_rate(lr0)
+    b0 = as_positive_int(batch0, "batch0")
+    gen = as_generator(rng)
+    lmin = problem.minimum_loss()
+    means, errs = [], []
+    for k in ks:
+        run = stationary_samples(problem, k * eta0, rng=gen, chains=chains, run_time=run_time,
+                                 burn_in=burn_in, batch_size=int(k) * b0)
+        est = chain_mean(excess_loss(problem, run.phi - problem.minimizer(), loss_min=lmin))
+        means.append(est.value)
+        errs.append(est.stderr)
+    return ScalingRuns(k=ks, lr=ks * eta0, batch_size=ks * b0, mean=np.array(means),
+                       stderr=np.array(errs))
