@@ -247,7 +247,10 @@ def _static_fingerprint(app: Sphinx) -> tuple:
         for p in sorted(base.rglob("*")) if base.is_dir() else []:
             if p.is_file():
                 st = p.stat()
-                items.append((p.relative_to(app.srcdir).as_posix(), st.st_mtime_ns, st.st_size))
+                # a static folder may live outside the book (an extension's, in a venv elsewhere)
+                name = (p.relative_to(app.srcdir).as_posix() if p.is_relative_to(app.srcdir)
+                        else p.as_posix())
+                items.append((name, st.st_mtime_ns, st.st_size))
     return tuple(items)
 
 
