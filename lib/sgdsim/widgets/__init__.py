@@ -256,6 +256,9 @@ def explorer(draw, **controls):
                 c.style.description_width = "initial"
             except AttributeError:
                 pass
+        if hasattr(c, "layout"):  # room for the label *and* a track a mouse can use
+            c.layout.width = "100%"
+            c.layout.max_width = "34em"
     return _explorer_class()(draw, **controls)
 
 

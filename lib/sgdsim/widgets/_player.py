@@ -134,7 +134,8 @@ class Player:
     def __repr__(self) -> str:
         n = len({self._frame_id(c, i) for c in self.controls
                  for i in range(len(self.controls[c]))})
-        return f"Explorer (precomputed, {n} frames): {self.title}"
+        text = f"Explorer (precomputed, {n} frames): {self.title}"
+        return text if len(text) <= 100 else text[:99] + "…"
 
     def frame_count(self) -> int:
         return len({self._frame_id(c, i) for c in self.controls

@@ -19,7 +19,7 @@ from ..book.tz_theorem import cloud_problem, simulate_cloud
 from ..plotting import PALETTE
 from ..laws import stationary_excess_loss
 
-from . import StaticExplorer, static_build
+from . import player, static_build, static_view
 
 __all__ = ["cloud_problem", "simulate_cloud", "draw_tz", "tz_explorer", "DEFAULTS"]
 
@@ -114,8 +114,12 @@ def draw_tz(lr=DEFAULTS["lr"], batch_size=DEFAULTS["batch_size"], *, rng=0, axes
 
 def tz_explorer(*, rng=0):
     """The interactive explorer: sliders for η and B redraw :func:`draw_tz`."""
-    if static_build():  # a build executes this cell: no widget, no comm
-        return StaticExplorer()
+    if static_build():  # a build executes this cell: a precomputed player, no widget
+        return static_view(lambda: player(
+            draw_tz, dict(DEFAULTS, rng=rng), PLAYER_CONTROLS, uid="tz-explorer",
+            labels={"lr": "learning rate η", "batch_size": "batch size B"},
+            title="SGD's stationary cloud (top) and its excess loss against the TZ line "
+                  "(bottom)"))
     import ipywidgets as w
 
     from . import explorer, show_figures
@@ -131,6 +135,10 @@ def tz_explorer(*, rng=0):
                                      description="batch size B"),
     )
 
+
+#: The player's positions (one control at a time; the defaults are among them).
+PLAYER_CONTROLS = {"lr": [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
+                   "batch_size": list(BATCH_SIZES)}
 
 #: The explorer, registered for ``make bench`` and the unit tests (see ``sgdsim.widgets``).
 EXPLORERS = {
