@@ -93,3 +93,74 @@ def test_benchmark_orderings_cover_every_pair_and_grid_margins():
     for name, m in b.results.items():
         i = list(m.tuning.rates).index(m.rate)
         assert margins[name] == min(i, mult.size - 1 - i)
+
+
+# ----------------------------------------------------------------------------- moved claims
+def test_rmsprop_mean_square_on_logistic_regression_is_uncentred():
+    # formerly a chapter claim (an identity for an average of i.i.d. squares): at Φ = 0 of the
+    # chapter's logistic regression, E v_k = g_k² + σ_k²/B coordinate by coordinate
+    X, y = sgdsim.datasets.breast_cancer()
+    logreg = sgdsim.LogisticRegression(X, y, l2=1e-3)
+    zero = np.zeros(logreg.dim)
+    g0, var0 = logreg.grad(zero), np.diag(logreg.noise_cov(zero)) / 16
+    v = adaptive.rmsprop_mean_square(logreg, np.zeros((200, logreg.dim)), beta=0.9, rng=0,
+                                     batch_size=16)
+    ratio = (v / (g0**2 + var0)).mean(axis=1)
+    assert abs(ratio.mean() - 1) < 4 * ratio.std(ddof=1) / np.sqrt(ratio.size)
+
+
+# ----------------------------------------------------------------------------- beyond the slides
+def test_coin_noise_problem():
+    coin = adaptive.CoinNoise(h=2.0, sigma=0.5)
+    phi = np.full((1000, 1), 0.3)
+    g = coin.sample_grad(phi, 4, np.random.default_rng(1))
+    np.testing.assert_allclose(np.abs(g - 0.6), 0.25)          # ± σ/√B exactly
+    assert 0.4 < (g > 0.6).mean() < 0.6
+    assert coin.loss([[1.0]]) == pytest.approx(1.0)
+    np.testing.assert_allclose(coin.noise_cov(), [[0.25]])
+    np.testing.assert_allclose(coin.hessian(np.zeros((3, 1))), np.full((3, 1, 1), 2.0))
+
+
+def test_mean_field_rmsprop_is_noiseless_rmsprop():
+    # with no noise the mean-field path is RMSProp itself (eps = 0)
+    prob = quad_potential(np.diag([1.0]), 0.0)
+    x, v = adaptive.mean_field_rmsprop(lambda z: z, 0.0, 3.0, 0.05, 40)
+    tr = sgdsim.sgd(prob, [3.0], 0.05, 40, chains=2, rng=0,
+                    preconditioner=sgdsim.RMSProp(beta=0.9, eps=0.0))
+    np.testing.assert_allclose(tr.phi[:, 0, 0], x, rtol=1e-12)
+    assert v[0] == 0 and v[1] == pytest.approx(0.1 * 9.0)
+
+
+def test_position_noise_densities_and_moments():
+    m = adaptive.PositionNoise(h=0.05, sigma0=1.0, ell=2.0)
+    xs = np.linspace(-12, 12, 4001)
+    dx = xs[1] - xs[0]
+    for residual in (False, True):
+        p = m.density(xs, 0.1, residual=residual)
+        assert p.sum() * dx == pytest.approx(1.0)
+        assert (p * xs**2).sum() * dx == pytest.approx(m.second_moment(0.1, residual=residual),
+                                                       rel=1e-6)
+    # P' is the derivative of P
+    x = np.array([-1.3, 0.2, 2.5])
+    fd = (m.P(x + 1e-6) - m.P(x - 1e-6)) / 2e-6
+    np.testing.assert_allclose(m.dP(x), fd, rtol=1e-6)
+
+
+def test_position_noise_sgd_steps():
+    m = adaptive.PositionNoise()
+    for corr in (False, True):
+        tr = adaptive.position_noise_sgd(m, 0.1, 1, chains=3, rng=4, correction=corr, x0=1.5,
+                                         record_every=1)
+        gen = np.random.default_rng(4)
+        z = gen.standard_normal((3, 1))
+        s2 = m.noise_var(1.5)
+        step = 0.1 * (m.h * 1.5 + np.sqrt(s2) * z) / s2
+        if corr:
+            step -= 0.5 * 0.1**2 * m.dP(1.5)
+        np.testing.assert_allclose(tr.phi[-1], 1.5 - step, rtol=1e-12)
+
+
+def test_table_html():
+    t = adaptive.table_html(["a", "b"], [(1, "x<y"), (22, "z")])
+    assert "<th>a</th>" in t._repr_html_() and "x&lt;y" in t._repr_html_()
+    assert repr(t).splitlines()[0].split() == ["a", "b"]

@@ -147,3 +147,48 @@ def test_chain_rates_bad_input():
     with pytest.raises(TypeError, match="preconditioner"):
         sgdsim.preconditioners.ChainRates([0.1], inner="rmsprop")
 
+
+
+# --- the centred running variance (chapter 5's practitioner's rule) --------------------------
+def test_running_variance_matches_its_formula():
+    from sgdsim.preconditioners import RunningVariance
+
+    pre = RunningVariance(beta=0.8, eps=0.0, warmup=2)
+    gs = np.array([[1.0, -2.0], [3.0, 0.5], [-1.0, 1.5], [2.0, 2.0], [0.5, -1.0]])
+    state = pre.init(gs[:1])
+    m, v = np.zeros(2), np.zeros(2)
+    for t, g in enumerate(gs):
+        d, state = pre.apply(state, g[None, :].copy())
+        if t < 2:
+            np.testing.assert_array_equal(d, 0.0)        # the warm-up only measures
+        else:
+            c = 1 - 0.8**t
+            s2 = v / c - (m / c) ** 2                   # from the previous steps only
+            np.testing.assert_allclose(d[0], g / s2, rtol=1e-12)
+        m, v = 0.8 * m + 0.2 * g, 0.8 * v + 0.2 * g * g
+
+
+def test_running_variance_tracks_the_centred_variance_far_from_the_optimum():
+    # a constant mean gradient 10 with noise sd 0.5: RMSProp's v would be 100.25, the centred
+    # estimate is ~0.25 (times 2β/(1+β) for the exponential weights), so d ≈ g / 0.25
+    from sgdsim.preconditioners import RunningVariance
+
+    rng = np.random.default_rng(0)
+    pre = RunningVariance(beta=0.99)
+    state = pre.init(np.zeros((4000, 1)))
+    for _ in range(1500):
+        g = 10.0 + 0.5 * rng.standard_normal((4000, 1))
+        d, state = pre.apply(state, g)
+    s2 = g / d
+    expect = 0.25 * 2 * 0.99 / 1.99
+    assert abs(np.median(s2) / expect - 1) < 0.05
+
+
+def test_running_variance_validation_and_repr():
+    from sgdsim.preconditioners import RunningVariance
+
+    for kw in ({"beta": 1.0}, {"beta": -0.1}, {"eps": -1.0}, {"warmup": 0}):
+        with pytest.raises(ValueError):
+            RunningVariance(**kw)
+    assert RunningVariance(beta=0.9).warmup == 10
+    assert "RunningVariance(beta=0.99" in repr(RunningVariance())

@@ -17,7 +17,7 @@ import numpy as np
 
 from ._validation import as_finite_array, as_symmetric_psd
 
-__all__ = ["Diagonal", "Dense", "ChainRates", "RMSProp", "as_preconditioner"]
+__all__ = ["Diagonal", "Dense", "ChainRates", "RMSProp", "RunningVariance", "as_preconditioner"]
 
 
 class Diagonal:
@@ -97,6 +97,67 @@ class RMSProp:
 
     def __repr__(self) -> str:
         return f"RMSProp(beta={self.beta:g}, eps={self.eps:g})"
+
+
+class RunningVariance:
+    r"""The inverse-variance rule without an oracle: divide by a *centred* running variance.
+
+    .. math::
+        m \leftarrow \beta m + (1-\beta)\,\hat g, \qquad
+        v \leftarrow \beta v + (1-\beta)\,\hat g^2, \qquad
+        d = \frac{\hat g}{s^2 + \epsilon}, \quad
+        s^2 = \frac{v}{1-\beta^t} - \Bigl(\frac{m}{1-\beta^t}\Bigr)^2,
+
+    elementwise and per chain, with :math:`m, v` from the *previous* steps (so the current
+    sample does not shrink its own step) and the bias correction :math:`1-\beta^t` of Adam.
+    The first ``warmup`` steps only fill the averages (:math:`d = 0`): a practitioner measures
+    before stepping. Unlike :class:`RMSProp`, whose uncentred :math:`v` estimates
+    :math:`g_k^2 + \sigma_k^2/B`, the centred :math:`s^2` tracks the minibatch variance
+    :math:`\sigma_k^2/B` (plus a lag term while the mean gradient changes), so the effective
+    rate approaches the inverse-variance rule :math:`\eta'B/\sigma_k^2` without being told
+    :math:`\sigma_k^2`.
+
+    Parameters
+    ----------
+    beta : float in [0, 1)
+        Decay of both running means; a long memory (0.99) keeps :math:`1/s^2` from
+        fluctuating wildly.
+    eps : float >= 0
+        Added to :math:`s^2` to avoid division by zero.
+    warmup : int >= 1, optional
+        Steps that only accumulate; default :math:`\lceil 1/(1-\beta)\rceil`.
+    """
+
+    def __init__(self, beta: float = 0.99, eps: float = 1e-8, warmup=None):
+        if not (np.isfinite(beta) and 0.0 <= beta < 1.0):
+            raise ValueError(f"beta must be in [0, 1), got {beta!r}")
+        if not (np.isfinite(eps) and eps >= 0.0):
+            raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+        w = int(np.ceil(round(1.0 / (1.0 - beta), 9))) if warmup is None else int(warmup)
+        if w < 1:
+            raise ValueError(f"warmup must be >= 1, got {warmup!r}")
+        self.beta, self.eps, self.warmup = float(beta), float(eps), w
+
+    def init(self, phi):
+        z = np.zeros(phi.shape, dtype=float)
+        return [z, z.copy(), 0]
+
+    def apply(self, state, g):
+        m, v, t = state
+        if t < self.warmup:
+            d = np.zeros_like(g)
+        else:
+            c = 1.0 - self.beta**t
+            d = g / (v / c - (m / c) ** 2 + self.eps)
+        m *= self.beta
+        m += (1.0 - self.beta) * g
+        v *= self.beta
+        v += (1.0 - self.beta) * g * g
+        state[2] = t + 1
+        return d, state
+
+    def __repr__(self) -> str:
+        return f"RunningVariance(beta={self.beta:g}, eps={self.eps:g}, warmup={self.warmup})"
 
 
 def as_preconditioner(pre):

@@ -10,6 +10,10 @@ holds the chapter's own experiments:
 * :func:`stationary_cloud` -- the chapter's scene: SGD, the inverse-variance rule or RMSProp
   on a two-coordinate quadratic, with measured and predicted temperatures (shared by the
   notebook's explorer and ``make bench``);
+* :class:`CoinNoise` -- a 1-D quadratic whose gradient noise is a fair coin (for c = 1/β);
+* :func:`mean_field_rmsprop` -- RMSProp's path far from the optimum with the noise averaged out;
+* :class:`PositionNoise`, :func:`position_noise_sgd` -- the inverse-variance rule with
+  position-dependent noise, where the ∇·P term keeps the stationary law from being Gibbs;
 * :func:`benchmark` -- tune each method's rate on a grid, then evaluate it with fresh seeds;
   :meth:`Benchmark.orderings` lists every pairwise ordering, to be shown, not asserted.
 """
@@ -23,14 +27,19 @@ import numpy as np
 
 from .._validation import as_finite_array, as_generator, as_positive_int
 from ..claims import format_value
-from ..dynamics import sgd
+from ..dynamics import Trajectory, iterate_map, sgd
 from ..estimators import Estimate, chain_mean, virial_matrix
 from ..laws import sgd_stationary_cov
 from ..preconditioners import ChainRates, Diagonal, RMSProp
-from ..problems import NoisyPotential
+from ..problems import NoisyPotential, Problem
 
 __all__ = [
     "RULES",
+    "CoinNoise",
+    "mean_field_rmsprop",
+    "PositionNoise",
+    "position_noise_sgd",
+    "table_html",
     "CloudResult",
     "stationary_cloud",
     "rmsprop_mean_square",
@@ -394,3 +403,168 @@ def stationary_cloud(sigma_x, sigma_y, lr, rule, *, rng, chains=300, hessian=HES
     return CloudResult(rule=rule, lr=float(lr), sigma=sigma, hessian=h, points=traj.final,
                        temperatures=tuple(v.diagonal), predicted=pred, steps=steps)
 
+
+
+# ----------------------------------------------------------------------- beyond the slides
+class CoinNoise(Problem):
+    r""":math:`\mathcal L = \tfrac12 h x^2` seen through :math:`\hat g = hx + \sigma s/\sqrt B`,
+    :math:`s = \pm 1` a fair coin: unit-variance noise whose square is exactly 1.
+
+    Under RMSProp this noise has :math:`c(\beta) = 1/\beta` (the squares in the mean square do
+    not fluctuate), against :math:`c(0.9) \approx 0.97` for Gaussian noise.
+    """
+
+    noise_is_constant = True
+
+    def __init__(self, h=1.0, sigma=1.0):
+        self.dim, self.h, self.sigma = 1, float(h), float(sigma)
+
+    def loss(self, phi):
+        return 0.5 * self.h * self._phi(phi)[..., 0] ** 2
+
+    def grad(self, phi):
+        return self.h * self._phi(phi)
+
+    def sample_grad(self, phi, batch_size, rng):
+        phi = self._phi(phi)
+        b = self._batch(batch_size)
+        coin = as_generator(rng).integers(0, 2, size=phi.shape) * 2.0 - 1.0
+        return self.h * phi + self.sigma * coin / np.sqrt(b)
+
+    def noise_cov(self, phi=None):
+        return np.array([[self.sigma**2]])
+
+    def minimizer(self):
+        return np.zeros(1)
+
+    def hessian(self, phi):
+        return np.full(self._phi(phi).shape[:-1] + (1, 1), self.h)
+
+
+def mean_field_rmsprop(grad, noise_var, x0, lr, steps, *, beta=0.9):
+    r"""RMSProp with the noise averaged out: the path it follows while :math:`|g| \gg \sigma`.
+
+    Iterates :math:`v \leftarrow \beta v + (1-\beta)(g(x)^2 + \sigma^2)`,
+    :math:`x \leftarrow x - \eta'\,g(x)/\sqrt v` from :math:`v_0 = 0`: the uncentred mean
+    square with every :math:`\hat g^2` replaced by its mean :math:`g^2 + \sigma^2`. Its error
+    against the mean of real RMSProp chains comes from the fluctuations of :math:`v` and of
+    the step, of relative order :math:`(1-\beta)\,\sigma^2/g^2`.
+
+    Returns
+    -------
+    x, v : numpy.ndarray, shape (steps + 1,) each (``v[0] = 0``).
+    """
+    steps = as_positive_int(steps, "steps")
+    x, v = np.empty(steps + 1), np.zeros(steps + 1)
+    x[0] = float(x0)
+    for k in range(steps):
+        g = float(grad(x[k]))
+        v[k + 1] = beta * v[k] + (1 - beta) * (g * g + noise_var)
+        x[k + 1] = x[k] - lr * g / np.sqrt(v[k + 1])
+    return x, v
+
+
+@dataclass(frozen=True)
+class PositionNoise:
+    r"""A 1-D loss :math:`\tfrac12 h x^2` with position-dependent noise variance
+    :math:`\sigma^2(x) = \sigma_0^2(1 + x^2/\ell^2)`, and its inverse-variance rule
+    :math:`P(x) = 1/\sigma^2(x)`.
+
+    With :math:`P = \Sigma^{-1}` exactly, the Fokker--Planck flux of the Gibbs density
+    :math:`e^{-\mathcal L/T}`, :math:`T = \eta'/2`, keeps the residual
+    :math:`-(\eta'/2)\,p\,\nabla\cdot P`, and the stationary density is instead
+    :math:`p \propto e^{-\mathcal L/T}/P(x) = \sigma^2(x)\,e^{-\mathcal L/T}` (:meth:`density`).
+    """
+
+    h: float = 0.05
+    sigma0: float = 1.0
+    ell: float = 1.0
+
+    def noise_var(self, x):
+        return self.sigma0**2 * (1.0 + (x / self.ell) ** 2)
+
+    def P(self, x):
+        return 1.0 / self.noise_var(x)
+
+    def dP(self, x):
+        """:math:`\\nabla\\cdot P = P'(x)`."""
+        return -2.0 * x / self.ell**2 * self.sigma0**2 * self.P(x) ** 2
+
+    def density(self, x, lr, *, residual=True):
+        r"""The Langevin-limit stationary density, normalized on the grid ``x`` (uniform).
+
+        ``residual=False``: the Gibbs density :math:`e^{-\mathcal L/T}`, :math:`T = \eta'/2`;
+        ``residual=True``: :math:`\sigma^2(x)\,e^{-\mathcal L/T}`, what the ∇·P flux leaves.
+        """
+        x = np.asarray(x, dtype=float)
+        logp = -0.5 * self.h * x**2 / (lr / 2.0)
+        if residual:
+            logp = logp + np.log(self.noise_var(x))
+        p = np.exp(logp - logp.max())
+        return p / (p.sum() * (x[1] - x[0]))
+
+    def second_moment(self, lr, *, residual=True):
+        r""":math:`E[x^2]` of :meth:`density` in closed form.
+
+        Gibbs: :math:`s^2 = T/h`. With the residual, the weight :math:`1 + x^2/\ell^2` gives
+        :math:`E[x^2] = s^2 (1 + 3 s^2/\ell^2)/(1 + s^2/\ell^2)`.
+        """
+        s2 = (lr / 2.0) / self.h
+        if not residual:
+            return s2
+        r = s2 / self.ell**2
+        return s2 * (1.0 + 3.0 * r) / (1.0 + r)
+
+
+def position_noise_sgd(model: PositionNoise, lr, steps, *, chains, rng, correction=False,
+                       record_every=50, x0=None) -> Trajectory:
+    r"""SGD with the inverse-variance rule :math:`x \leftarrow x - \eta' P(x)\,\hat g` on
+    :class:`PositionNoise`, :math:`\hat g = hx + \sigma(x) z`.
+
+    ``correction=True`` adds the term that cancels the residual flux,
+    :math:`x \leftarrow x - \eta' P(x)\hat g + \tfrac12\eta'^2 P'(x)` (the :math:`\Gamma` term of
+    preconditioned SGLD), which makes the Gibbs density stationary again in the Langevin limit.
+    Chains start from ``x0`` (default: a draw from the Gibbs density).
+    """
+    gen = as_generator(rng)
+    chains = as_positive_int(chains, "chains", minimum=2)
+    lr = float(lr)
+    if x0 is None:
+        phi = gen.standard_normal((chains, 1)) * np.sqrt(lr / 2.0 / model.h)
+    else:
+        phi = np.full((chains, 1), float(x0))
+
+    def direction(p):
+        s2 = model.noise_var(p)
+        d = (model.h * p + np.sqrt(s2) * gen.standard_normal(p.shape)) / s2
+        if correction:
+            d -= 0.5 * lr * model.dP(p)
+        return d
+
+    rates = np.full(as_positive_int(steps, "steps"), lr)
+    return iterate_map("SGD", None, phi, rates, direction, record_every, 1e8)
+
+
+def table_html(header, rows) -> "HTMLTable":
+    """A small HTML table (with a plain-text fallback) for results shown in a chapter."""
+    return HTMLTable(tuple(header), [tuple(r) for r in rows])
+
+
+@dataclass(frozen=True)
+class HTMLTable:
+    header: tuple
+    rows: list
+
+    def _repr_html_(self) -> str:
+        import html as _h
+        head = "".join(f"<th>{_h.escape(str(c))}</th>" for c in self.header)
+        body = "".join("<tr>" + "".join(f"<td>{_h.escape(str(c))}</td>" for c in r) + "</tr>"
+                       for r in self.rows)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def __repr__(self) -> str:
+        cols = list(zip(self.header, *self.rows))
+        w = [max(len(str(c)) for c in col) for col in cols]
+        lines = ["  ".join(str(c).ljust(n) for c, n in zip(self.header, w))]
+        lines += ["  ".join(str(c).ljust(n) for c, n in zip(r, w)) for r in self.rows]
+        return "\n".join(line.rstrip() for line in lines)
