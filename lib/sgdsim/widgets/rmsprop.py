@@ -24,7 +24,7 @@ from ..plotting import PALETTE, ellipse
 from . import EXPLORER_DPI
 from . import render_png as _render_figure
 
-from . import StaticExplorer, static_build
+from . import player, static_build, static_view
 
 __all__ = ["RULES", "RMSPROP_FACTOR_09", "CloudResult", "stationary_cloud", "draw_cloud",
            "render_png", "rmsprop_explorer"]
@@ -91,8 +91,13 @@ def render_png(res: CloudResult, *, dpi=EXPLORER_DPI) -> bytes:
 
 def rmsprop_explorer(rng=0, *, sigma_x=0.5, sigma_y=2.0, lr=0.02, rule="RMSProp"):
     """Sliders for σx, σy, η′ and a rule chooser, redrawing the stationary cloud."""
-    if static_build():  # a build executes this cell: no widget, no comm
-        return StaticExplorer()
+    if static_build():  # a build executes this cell: a precomputed player, no widget
+        defaults = {"sigma_x": sigma_x, "sigma_y": sigma_y, "lr": lr, "rule": rule, "rng": rng}
+        return static_view(lambda: player(
+            _registered_draw, defaults, PLAYER_CONTROLS, uid="rmsprop-explorer",
+            labels={"sigma_x": "σx", "sigma_y": "σy", "lr": "η′", "rule": "rule"},
+            title="The stationary cloud of a two-coordinate quadratic under the chosen rule, "
+                  "with the Gibbs ellipses"))
     import ipywidgets as w
     from IPython.display import Image, display
 
@@ -116,6 +121,10 @@ def _registered_draw(sigma_x=0.5, sigma_y=2.0, lr=0.02, rule="RMSProp", rng=0):
     """One explorer update: simulate the stationary cloud and render it (PNG bytes)."""
     return render_png(stationary_cloud(sigma_x, sigma_y, lr, rule, rng=rng))
 
+
+#: The player's positions (one control at a time; the defaults are among them).
+PLAYER_CONTROLS = {"sigma_x": [0.5, 0.75, 1.0, 1.5, 2.0], "sigma_y": [0.5, 1.0, 1.5, 2.0],
+                   "lr": [0.01, 0.02, 0.03, 0.04, 0.05], "rule": list(RULES)}
 
 #: The explorer, registered for ``make bench`` and the unit tests (see ``sgdsim.widgets``).
 EXPLORERS = {
