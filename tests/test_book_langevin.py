@@ -268,3 +268,87 @@ def test_compare_ensembles_is_calibrated(rng):
     assert abs(gap.spread_ratio.value - 4) < 4 * gap.spread_ratio.stderr
     with pytest.raises(ValueError, match="same dim"):
         sgdsim.estimators.compare_ensembles(np.zeros((5, 2)), np.zeros((5, 3)))
+
+
+# ---------------------------------------------------------------- moved from the chapter
+# Checks that hold by construction (the simulator against its own arithmetic) live here,
+# not among the chapter's claims.
+
+def test_block_noise_sums_skewness_falls_like_one_over_root_n(skewed1d, rng):
+    u = (skewed1d.grad(skewed1d.minimizer()) - skewed1d.example_grads(skewed1d.minimizer()))[:, 0]
+    gamma1 = np.mean(u**3) / np.mean(u**2) ** 1.5
+    for n in (1, 16):
+        s = sde.block_noise_sums(skewed1d, skewed1d.minimizer(), n, 40000, rng=rng)[:, 0]
+        c = sgdsim.estimators.cumulants(s, groups=20)
+        assert abs(c.skewness.value - gamma1 / np.sqrt(n)) < 4 * c.skewness.stderr
+
+
+def test_euler_maruyama_of_pure_noise_is_brownian_motion(rng):
+    eta, t_end = 0.1, 2.0
+    bm = sgdsim.langevin(_flat(), [0.0], eta, t_end, 0.01, chains=20000, rng=rng)
+    v = bm.final[:, 0].var(ddof=1)
+    assert abs(v - eta * t_end) < 4 * eta * t_end * np.sqrt(2 / 19999)
+
+
+def test_reshuffled_block_sums_vanish_over_an_epoch_and_follow_finite_population(skewed1d, rng):
+    n = skewed1d.n
+    full = sde.reshuffled_block_sums(skewed1d, [4.0], n, 50, rng=rng)
+    np.testing.assert_allclose(full, 0.0, atol=1e-9)        # one epoch: the noise sums to 0
+    half = sde.reshuffled_block_sums(skewed1d, [4.0], n // 2, 20000, rng=rng)[:, 0]
+    sigma = skewed1d.noise_cov()[0, 0]
+    pred = (n // 2) * sigma * (n - n // 2) / (n - 1)
+    assert half.var() == pytest.approx(pred, rel=4 * np.sqrt(2 / 20000) * 1.5)
+    with pytest.raises(ValueError, match="exceeds"):
+        sde.reshuffled_block_sums(skewed1d, [4.0], n + 1, 5, rng=rng)
+
+
+def test_ar1_stationary_skewness_matches_the_cumulant_series():
+    gamma1, u = 2.0, 0.3
+    r = 1 - u
+    k2 = u**2 * sum(r ** (2 * j) for j in range(2000))
+    k3 = u**3 * sum(r ** (3 * j) for j in range(2000)) * gamma1
+    assert sde.ar1_stationary_skewness(gamma1, u) == pytest.approx(k3 / k2**1.5, rel=1e-12)
+    small = 1e-6
+    assert sde.ar1_stationary_skewness(gamma1, small) == pytest.approx(
+        2**1.5 / 3 * gamma1 * np.sqrt(small), rel=1e-5)
+    with pytest.raises(ValueError, match="stationary"):
+        sde.ar1_stationary_skewness(gamma1, 2.0)
+
+
+def _gibbs_draws(loss, grid, t, size, gen):
+    p = sgdsim.gibbs_density(loss, grid, t)
+    cdf = np.cumsum(p)
+    cdf /= cdf[-1]
+    return np.interp(gen.random(size), cdf, grid)
+
+
+def test_occupation_temperature_inverts_the_well_fraction():
+    well = sgdsim.double_well(tilt=0.3, noise_var=1.0)
+    grid = np.linspace(-2.6, 2.6, 1301)
+    p = sgdsim.gibbs_density(well.loss, grid, 0.7)
+    frac = np.trapezoid(p * (grid < 0.075), grid) / np.trapezoid(p, grid)
+    assert sde.occupation_temperature(well.loss, grid, 0.075, frac) == pytest.approx(0.7, rel=1e-8)
+
+
+def test_three_temperatures_agree_on_gibbs_draws(rng):
+    well = sgdsim.double_well(tilt=0.3, noise_var=1.0)
+    grid = np.linspace(-2.6, 2.6, 1301)
+    x = _gibbs_draws(well.loss, grid, 0.5, (4, 2000), rng)       # i.i.d.: 4 records, 2000 chains
+    temps = sde.grouped_temperatures(well, x, grid, split=0.075, groups=20)
+    for name, v in temps.items():
+        assert abs(v.mean() - 0.5) < 4 * v.std(ddof=1) / np.sqrt(v.size), name
+
+
+def test_gibbs_chi_square_accepts_gibbs_draws_and_rejects_a_wrong_temperature(rng):
+    well = sgdsim.double_well(tilt=0.3, noise_var=1.0)
+    grid, edges = np.linspace(-2.6, 2.6, 2601), np.linspace(-2, 2, 41)
+    x = _gibbs_draws(well.loss, grid, 0.5, 20000, rng)
+    chi2, dof, probs = sde.gibbs_chi_square(x, well.loss, 0.5, edges)
+    assert probs.sum() == pytest.approx(1.0)
+    assert abs(chi2 - dof) < 4 * np.sqrt(2 * dof)
+    chi2_wrong, dof_w, _ = sde.gibbs_chi_square(x, well.loss, 0.6, edges)
+    assert chi2_wrong - dof_w > 10 * np.sqrt(2 * dof_w)
+    # more draws resolve a smaller temperature error
+    d1 = sde.chi_square_resolution(well.loss, 0.5, edges, 4000)
+    d2 = sde.chi_square_resolution(well.loss, 0.5, edges, 16000)
+    assert 0 < d2 < d1 < 1

@@ -26,7 +26,9 @@ from .._validation import as_chains, as_finite_array, as_generator, as_positive_
 from ..dynamics import Trajectory, iterate_map
 from ..problems import NoisyPotential, double_well, product_problem
 
-__all__ = ["printed_update", "block_noise_sums", "separable_factors"]
+__all__ = ["printed_update", "block_noise_sums", "separable_factors", "reshuffled_block_sums",
+           "ar1_stationary_skewness", "occupation_temperature", "grouped_temperatures",
+           "gibbs_chi_square", "gibbs_bin_probabilities", "chi_square_resolution"]
 
 #: The chapter's two-coordinate problem: the double well's tilt and the quadratic's curvature.
 TILT, KY = 0.3, 2.0
@@ -129,3 +131,185 @@ def separable_factors(sigma_x, sigma_y, *, tilt=TILT, k_y=KY):
                         hessian=lambda p: np.full(p.shape[:-1] + (1, 1), k_y))
     return px, py, product_problem(px, py)
 
+
+
+# ------------------------------------------------------------ sampling without replacement
+def reshuffled_block_sums(problem, phi, n_steps, samples, *, rng) -> np.ndarray:
+    r"""Sums of :math:`N` gradient fluctuations when each epoch visits every example once.
+
+    With *reshuffled epochs* (the usual way SGD is run) the first :math:`N \le n` steps of
+    an epoch use :math:`N` distinct examples, drawn without replacement. At a fixed
+    :math:`\Phi` the sum :math:`S_N = \sum_{j\le N}(g - g_{i_j})` then has the
+    finite-population variance
+
+    .. math:: \operatorname{Var} S_N = N\,\Sigma\,\frac{n - N}{n - 1},
+
+    which is :math:`N\Sigma` only for :math:`N \ll n` and exactly :math:`0` at
+    :math:`N = n` (a whole epoch: the fluctuations sum to zero).
+
+    Parameters
+    ----------
+    problem : a finite-sum Problem (with ``example_grads`` and ``n``)
+    phi : array_like, shape (dim,)
+    n_steps : int
+        :math:`1 \le N \le n`.
+    samples : int
+        Number of independent epochs.
+    rng : numpy.random.Generator or int
+
+    Returns
+    -------
+    numpy.ndarray, shape (samples, dim)
+    """
+    phi = as_finite_array(phi, "phi", shape=(problem.dim,))
+    n = as_positive_int(n_steps, "n_steps")
+    m = as_positive_int(samples, "samples")
+    if n > problem.n:
+        raise ValueError(f"n_steps = {n} exceeds the {problem.n} examples of one epoch")
+    gen = as_generator(rng)
+    u = problem.grad(phi) - problem.example_grads(phi)  # (n_examples, dim): g - g_i
+    first = np.argsort(gen.random((m, problem.n)), axis=1)[:, :n]  # a random permutation each
+    return u[first].sum(axis=1)
+
+
+# ------------------------------------------------------ SGD on a quadratic: an AR(1) chain
+def ar1_stationary_skewness(gamma1, rate_times_curvature):
+    r"""Exact skewness of SGD's stationary law on a 1-D quadratic finite sum.
+
+    On :math:`\mathcal L_i = \tfrac12 h(x - a_i)^2` one SGD step is the AR(1) recursion
+    :math:`y_{k+1} = (1 - u)\,y_k + u\,\xi_k` with :math:`y = x - \bar a`, :math:`u = \eta h`
+    and i.i.d. innovations :math:`\xi = a_i - \bar a` of skewness :math:`\gamma_1`. Its
+    stationary cumulants are :math:`\kappa_n(y) = u^n\kappa_n(\xi)/(1 - (1-u)^n)`, so
+
+    .. math::
+        \operatorname{skew}(y) = \gamma_1\,\frac{\sqrt u\,(2 - u)^{3/2}}{3 - 3u + u^2}
+        = \tfrac{2^{3/2}}{3}\,\gamma_1\sqrt{u}\,\bigl(1 + O(u)\bigr):
+
+    the shape error of the stationary law is of order :math:`\sqrt\eta`, not :math:`\eta`.
+    """
+    u = np.asarray(rate_times_curvature, dtype=float)
+    if np.any((u <= 0) | (u >= 2)):
+        raise ValueError("the AR(1) chain is stationary only for 0 < eta h < 2")
+    return gamma1 * np.sqrt(u) * (2 - u) ** 1.5 / (3 - 3 * u + u * u)
+
+
+# ----------------------------------------------- temperatures from different statistics
+def occupation_temperature(loss, grid, split, fraction_left) -> float:
+    r"""The temperature at which a Gibbs law puts mass ``fraction_left`` below ``split``.
+
+    Solves :math:`\int_{x<s} e^{-\mathcal L/T} / \int e^{-\mathcal L/T} = f` for :math:`T`
+    (the left well is the deeper one, so the fraction falls as :math:`T` rises).
+    """
+    from scipy.optimize import brentq
+
+    from ..gibbs import gibbs_density
+
+    grid = np.asarray(grid, dtype=float)
+    left = grid < split
+
+    def frac(t):
+        p = gibbs_density(loss, grid, t)
+        return float(np.trapezoid(p * left, grid) / np.trapezoid(p, grid))
+
+    return float(np.exp(brentq(lambda lt: frac(np.exp(lt)) - fraction_left,
+                               np.log(1e-3), np.log(1e2), xtol=1e-12)))
+
+
+def grouped_temperatures(problem, x, grid, *, split, groups=20):
+    r"""Three temperatures of 1-D stationary samples, each estimated in groups of chains.
+
+    For a Gibbs law :math:`e^{-\mathcal L/T}` three different statistics give the same
+    :math:`T`: the mean loss (matched to :math:`E_T\mathcal L`, :func:`sgdsim.fit_temperature`),
+    the virial :math:`E[(x - c)\mathcal L'(x)] = T` (any :math:`c`; integration by parts) and
+    the fraction of time spent below ``split`` (:func:`occupation_temperature`). For any other
+    law they differ. Each is computed in ``groups`` disjoint groups of chains, so differences
+    between statistics get standard errors that include their correlation.
+
+    Parameters
+    ----------
+    problem : 1-D Problem
+    x : array_like, shape (records, chains)
+        Stationary samples.
+    grid : array_like
+        Grid for the Gibbs integrals.
+    split : float
+        The barrier top (separates the wells).
+
+    Returns
+    -------
+    dict name -> numpy.ndarray of shape (groups,): ``"mean loss"``, ``"virial"``,
+    ``"occupation"``.
+    """
+    from ..gibbs import fit_temperature
+
+    x = as_finite_array(x, "x", ndim=2)
+    k = as_positive_int(groups, "groups", minimum=2)
+    c = x.shape[1] // k
+    out = {"mean loss": [], "virial": [], "occupation": []}
+    for j in range(k):
+        xs = x[:, j * c:(j + 1) * c]
+        loss = problem.loss(xs[..., None])
+        out["mean loss"].append(fit_temperature(loss, problem.loss, grid).value)
+        out["virial"].append(float(np.mean(xs * problem.grad(xs[..., None])[..., 0])))
+        out["occupation"].append(occupation_temperature(problem.loss, grid, split,
+                                                        float(np.mean(xs < split))))
+    return {name: np.array(v) for name, v in out.items()}
+
+
+def gibbs_chi_square(samples, loss, temperature, edges, min_expected=5.0):
+    r"""Pearson's :math:`\chi^2` of i.i.d. samples against the Gibbs density :math:`e^{-\mathcal L/T}`.
+
+    Bin probabilities are integrals of the Gibbs density over ``edges`` (on a fine grid);
+    bins expecting fewer than ``min_expected`` draws are pooled with the outside. Under the
+    hypothesis, :math:`\chi^2` has mean ``dof`` and standard deviation about
+    :math:`\sqrt{2\,\mathrm{dof}}`.
+
+    Returns
+    -------
+    (chi2, dof, probs) : float, int, numpy.ndarray (the unpooled bin probabilities)
+    """
+    probs = gibbs_bin_probabilities(loss, temperature, edges)
+    x = as_finite_array(samples, "samples", ndim=1)
+    counts = np.histogram(x, bins=edges)[0]
+    expected = x.size * probs
+    big = expected >= min_expected
+    obs = np.r_[counts[big], counts[~big].sum() + (x.size - counts.sum())]
+    exp = np.r_[expected[big], expected[~big].sum() + x.size * (1 - probs.sum())]
+    if exp[-1] < min_expected:
+        obs, exp = obs[:-1], exp[:-1]
+        exp = exp * obs.sum() / exp.sum()
+    return float(np.sum((obs - exp) ** 2 / exp)), int(exp.size - 1), probs
+
+
+def gibbs_bin_probabilities(loss, temperature, edges, fine=40):
+    """Probabilities of the bins ``edges`` under the Gibbs density (normalized on the edges)."""
+    from ..gibbs import gibbs_density
+
+    edges = np.asarray(edges, dtype=float)
+    g = np.linspace(edges[0], edges[-1], (edges.size - 1) * fine + 1)
+    p = gibbs_density(loss, g, temperature)
+    cell = 0.5 * (p[1:] + p[:-1]) * np.diff(g)
+    probs = cell.reshape(edges.size - 1, fine).sum(axis=1)
+    return probs / probs.sum()
+
+
+def chi_square_resolution(loss, temperature, edges, n, *, z=4.0):
+    r"""The smallest relative temperature error :math:`\delta` the :math:`\chi^2` test detects.
+
+    A sample of size ``n`` from the Gibbs law at :math:`T(1+\delta)` tested against the one
+    at :math:`T` raises the mean of :math:`\chi^2` by the noncentrality
+    :math:`\lambda = n\sum_b (q_b - p_b)^2/p_b`; the test (``z`` standard deviations
+    :math:`\sqrt{2\,\mathrm{dof}}`) detects it when :math:`\lambda \ge z\sqrt{2\,\mathrm{dof}}`.
+    Returns the smallest such :math:`\delta > 0`.
+    """
+    from scipy.optimize import brentq
+
+    p = gibbs_bin_probabilities(loss, temperature, edges)
+    keep = n * p >= 5
+    dof = int(keep.sum())
+
+    def excess(d):
+        q = gibbs_bin_probabilities(loss, temperature * (1 + d), edges)
+        return n * np.sum((q[keep] - p[keep]) ** 2 / p[keep]) - z * np.sqrt(2 * dof)
+
+    return float(brentq(excess, 1e-4, 2.0))
