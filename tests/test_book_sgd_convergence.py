@@ -207,3 +207,32 @@ def test_step_drops_with_non_integer_factor_and_no_milestones():
     np.testing.assert_allclose(s(np.arange(4)), 1.0)
     s = sgdsim.schedules.step_drops(1.0, 2.5, (0, 2))
     np.testing.assert_allclose(s(np.arange(4)), [0.4, 0.4, 0.16, 0.16])
+
+
+# -- display and pooling helpers of the chapter ------------------------------------
+
+def test_pooled_ratio_is_the_inverse_variance_mean_of_ratios():
+    from sgdsim.estimators import Estimate
+    meas = [Estimate(2.2, 0.1), Estimate(3.9, 0.4)]
+    pred = [2.0, 4.0]
+    r = convergence.pooled_ratio(meas, pred)
+    w = np.array([1 / 0.05**2, 1 / 0.1**2])
+    np.testing.assert_allclose(r.value, (w @ [1.1, 0.975]) / w.sum())
+    np.testing.assert_allclose(r.stderr, 1 / np.sqrt(w.sum()))
+    assert convergence.worst_point(meas, pred) == 0   # 2 s.e. off vs 0.25
+
+
+def test_results_table_text_and_html():
+    t = convergence.ResultsTable(("a", "b"), [("x" * 120, "[link](#sec-x)")], caption="cap")
+    lines = repr(t).splitlines()
+    assert lines[0] == "cap" and all(len(line) <= 100 for line in lines)
+    html = t._repr_html_()
+    assert '<a href="#sec-x">link</a>' in html and "<caption>cap</caption>" in html
+
+
+def test_loglog_slopes_of_a_power_law():
+    from sgdsim.estimators import Estimate
+    x = np.array([1.0, 2.0, 4.0, 8.0])
+    est = [Estimate(3 * v**2, 0.01 * 3 * v**2) for v in x]
+    np.testing.assert_allclose(convergence.loglog_fit_slope(x, est).coef[1], 2.0)
+    np.testing.assert_allclose(convergence.exact_loglog_slope(x, 3 * x**2, est), 2.0)

@@ -190,3 +190,84 @@ def test_stationary_samples_shapes_and_arguments(quad2d):
     with pytest.raises(ValueError, match="lr"):
         sgdsim.stationary_samples(quad2d, -0.1, rng=0, chains=5, run_time=1.0)
 
+
+
+# -- sampling="reshuffle": random reshuffling, one permutation per chain and epoch --------
+
+def test_reshuffle_visits_every_example_once_per_epoch():
+    """With H = 1 and rate 1, SGD jumps onto its batch's mean centre: the path reveals the batches.
+
+    Centres 2^i make every batch mean identify its examples: the centres used in an epoch
+    sum to sum_i 2^i exactly when every example is used exactly once (binary representation).
+    """
+    n, b = 12, 3
+    q = sgdsim.Quadratic(2.0 ** np.arange(n), 1.0)
+    tr = sgdsim.sgd(q, [0.0], 1.0, 5 * (n // b), batch_size=b, chains=7, rng=3,
+                    sampling="reshuffle")
+    used = b * tr.phi[1:, :, 0].reshape(5, n // b, 7)        # (epoch, step, chain): batch sums
+    np.testing.assert_array_equal(used.sum(axis=1), 2.0**n - 1)
+    # consecutive epochs (and chains) use different orders
+    assert len({tuple(used[e, :, c]) for e in range(5) for c in range(7)}) > 30
+
+
+def test_reshuffle_orders_are_uniform_permutations():
+    """The position of example 0 in a chain's first epoch is uniform over the n positions."""
+    n, chains = 8, 4000
+    q = sgdsim.Quadratic(np.arange(n, dtype=float), 1.0)
+    tr = sgdsim.sgd(q, [0.5], 1.0, n, chains=chains, rng=11, sampling="reshuffle")
+    pos = np.argmax(tr.phi[1:, :, 0] == 0.0, axis=0)
+    counts = np.bincount(pos, minlength=n)
+    expected = chains / n
+    chi2 = np.sum((counts - expected) ** 2 / expected)
+    assert chi2 < 30.0  # 7 degrees of freedom: P(chi2 > 30) ~ 1e-4
+
+
+def test_reshuffle_drops_the_remainder_and_restarts_each_call():
+    n, b = 10, 4   # two batches per epoch; 2 examples left out of each epoch
+    q = sgdsim.Quadratic(2.0 ** np.arange(n), 1.0)
+    tr = sgdsim.sgd(q, [0.0], 1.0, 2, batch_size=b, chains=50, rng=5, sampling="reshuffle")
+    sums = (b * tr.phi[1:, :, 0]).astype(np.int64)
+    assert np.all((sums[0] & sums[1]) == 0)                 # no example twice in an epoch
+    assert np.all(np.array([bin(int(s)).count("1") for s in sums.ravel()]) == b)
+
+
+def test_reshuffle_matches_an_independent_loop():
+    """The exact law of one reshuffled epoch: a plain per-chain loop over rng.permutation."""
+    n = 6
+    c = np.array([0.3, -1.2, 2.0, 0.7, -0.4, 1.1])
+    q = sgdsim.Quadratic(c, 1.5)
+    eta, chains = 0.2, 20000
+    lib = sgdsim.sgd(q, [1.0], eta, n, chains=chains, rng=21, sampling="reshuffle").final[:, 0]
+    gen = np.random.default_rng(99)
+    ref = np.empty(chains)
+    for k in range(chains):                                   # different stream, same law
+        x = 1.0
+        for i in gen.permutation(n):
+            x -= eta * 1.5 * (x - c[i])
+        ref[k] = x
+    for f in (lambda x: x, lambda x: x**2):
+        a, r = f(lib), f(ref)
+        se = np.hypot(a.std() / np.sqrt(chains), r.std() / np.sqrt(chains))
+        assert abs(a.mean() - r.mean()) < 4.5 * se
+
+
+def test_sampling_default_is_replacement_and_unchanged(quad2d):
+    a = sgdsim.sgd(quad2d, [1.0, 2.0], 0.05, 40, chains=3, rng=8)
+    b = sgdsim.sgd(quad2d, [1.0, 2.0], 0.05, 40, chains=3, rng=8, sampling="replacement")
+    np.testing.assert_array_equal(a.phi, b.phi)
+    # and the same draws as the per-step sample_grad calls it always made
+    gen = np.random.default_rng(8)
+    phi = np.tile([1.0, 2.0], (3, 1))
+    for _ in range(40):
+        phi = phi - 0.05 * quad2d.sample_grad(phi, 1, gen)
+    np.testing.assert_array_equal(a.final, phi)
+
+
+def test_sampling_bad_input(quad2d, rng):
+    with pytest.raises(ValueError, match="sampling"):
+        sgdsim.sgd(quad2d, [0, 0], 0.1, 5, rng=rng, sampling="without")
+    p = sgdsim.double_well()
+    with pytest.raises(ValueError, match="finite-sum"):
+        sgdsim.sgd(p, [0.0], 0.1, 5, rng=rng, sampling="reshuffle")
+    with pytest.raises(ValueError, match="batch_size"):
+        sgdsim.sgd(quad2d, [0, 0], 0.1, 5, batch_size=51, rng=rng, sampling="reshuffle")

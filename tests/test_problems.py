@@ -154,3 +154,15 @@ def test_bad_call_arguments(quad2d, rng):
         sgdsim.Quadratic([[0.0, 1.0]], [[1.0, 0.0], [0.0, 0.0]]).minimizer()
     with pytest.raises(ValueError, match="rank"):
         sgdsim.LinearRegression(np.ones((3, 2)), np.ones(3)).minimizer()
+
+
+def test_sample_grad_with_given_indices_is_the_batch_mean(quad2d, rng):
+    phi = np.array([[0.3, -0.2], [1.0, 2.0]])
+    idx = np.array([[0, 3], [7, 7]])
+    got = quad2d.sample_grad(phi, 2, rng, idx=idx)
+    want = np.stack([quad2d.example_grads(phi[c])[idx[c]].mean(axis=0) for c in range(2)])
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    with pytest.raises(ValueError, match="shape"):
+        quad2d.sample_grad(phi, 3, rng, idx=idx)
+    with pytest.raises(ValueError, match=r"\[0, 50\)"):
+        quad2d.sample_grad(phi, 2, rng, idx=idx + 50)

@@ -219,17 +219,56 @@ def gradient_descent(problem, phi0, lr, steps, *, chains=None, record_every=1,
     return iterate_map("Gradient descent", problem, phi, rates, problem.grad, record_every, max_norm)
 
 
+#: How :func:`sgd` draws its minibatches.
+SAMPLINGS = ("replacement", "reshuffle")
+
+
+def _reshuffled_batches(problem, batch_size, gen):
+    """``sample(phi)``: minibatch gradients that walk through a fresh permutation each epoch.
+
+    An epoch is ``n // batch_size`` steps; at its start every chain draws its own uniformly
+    random permutation of the ``n`` examples (``gen.permuted``), and step ``j`` of the epoch
+    uses positions ``j B, ..., j B + B - 1`` of it. When ``B`` does not divide ``n``, the last
+    ``n mod B`` examples of each permutation are left out of that epoch (as a data loader with
+    ``drop_last`` does).
+    """
+    n = getattr(problem, "n", None)
+    if n is None:
+        raise ValueError(
+            "sampling='reshuffle' needs a finite-sum problem (one with n examples to "
+            f"permute); {type(problem).__name__} has none"
+        )
+    if batch_size > n:
+        raise ValueError(f"sampling='reshuffle' needs batch_size <= n = {n}, got {batch_size}")
+    per_epoch = n // batch_size
+    state = {"order": None, "pos": per_epoch}
+
+    def sample(p):
+        if state["pos"] == per_epoch:
+            base = np.broadcast_to(np.arange(n), p.shape[:-1] + (n,))
+            state["order"] = gen.permuted(base, axis=-1)
+            state["pos"] = 0
+        j = state["pos"]
+        state["pos"] = j + 1
+        idx = state["order"][..., j * batch_size:(j + 1) * batch_size]
+        return problem.sample_grad(p, batch_size, gen, idx=idx)
+
+    return sample
+
+
 def sgd(problem, phi0, lr, steps, *, batch_size=1, chains=None, rng, record_every=1,
-        preconditioner=None, max_norm=1e8) -> Trajectory:
+        preconditioner=None, max_norm=1e8, sampling="replacement") -> Trajectory:
     r"""Stochastic gradient descent, vectorized over independent chains.
 
     .. math::
         \Phi_{k+1} = \Phi_k - \eta_k\, P_k\, \hat g_k, \qquad
         \hat g_k = \frac1B \sum_{b=1}^{B} g_{i_b}(\Phi_k),
 
-    with examples :math:`i_b` drawn uniformly with replacement (independently
-    for every chain and step) and :math:`P_k` the preconditioner (identity by
-    default). The "time" after :math:`k` steps is :math:`\sum_{j<k}\eta_j`.
+    with :math:`P_k` the preconditioner (identity by default). By default the examples
+    :math:`i_b` are drawn uniformly with replacement, independently for every chain and
+    step; ``sampling="reshuffle"`` instead walks through a fresh random permutation of the
+    data in every epoch (random reshuffling, what data loaders do). The "time" after
+    :math:`k` steps is :math:`\sum_{j<k}\eta_j`.
 
     Parameters
     ----------
@@ -252,6 +291,12 @@ def sgd(problem, phi0, lr, steps, *, batch_size=1, chains=None, rng, record_ever
         :class:`sgdsim.RMSProp`.
     max_norm : float
         Raise :class:`DivergenceError` when any ``|phi|`` exceeds it.
+    sampling : {"replacement", "reshuffle"}
+        How minibatches are drawn. ``"replacement"`` (the default, and what every exact
+        law of :mod:`sgdsim.laws` assumes): independent uniform draws. ``"reshuffle"``
+        (finite sums only): each chain draws a random permutation of the ``n`` examples at
+        the start of every epoch of ``n // batch_size`` steps and takes consecutive batches
+        of it; an epoch starts with the first step of every call.
 
     Returns
     -------
@@ -263,15 +308,22 @@ def sgd(problem, phi0, lr, steps, *, batch_size=1, chains=None, rng, record_ever
     batch_size = as_positive_int(batch_size, "batch_size")
     gen = as_generator(rng)
     pre = as_preconditioner(preconditioner)
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+
+    if sampling == "replacement":
+        def sample(p):
+            return problem.sample_grad(p, batch_size, gen)
+    else:
+        sample = _reshuffled_batches(problem, batch_size, gen)
 
     if pre is None:
-        def direction(p):
-            return problem.sample_grad(p, batch_size, gen)
+        direction = sample
     else:
         state = [pre.init(phi)]
 
         def direction(p):
-            d, state[0] = pre.apply(state[0], problem.sample_grad(p, batch_size, gen))
+            d, state[0] = pre.apply(state[0], sample(p))
             return d
 
     return iterate_map("SGD", problem, phi, rates, direction, record_every, max_norm)

@@ -15,6 +15,9 @@ or a whole trajectory ``(records, chains, dim)`` -- and
   independent minibatch gradient :math:`\hat g` per chain, the batch drawn
   uniformly *with replacement*, so that :math:`E\,\hat g = g` and
   :math:`\operatorname{Cov}\hat g = \Sigma(\Phi)/B`;
+  finite sums also accept ``idx=`` (integer indices of shape ``(..., batch_size)``):
+  the minibatch to use instead of a random draw (how :func:`sgdsim.sgd` walks through
+  a reshuffled epoch);
 * ``noise_cov(phi)`` has shape ``(..., dim, dim)``: the single-example gradient
   covariance :math:`\Sigma(\Phi) = \frac1n\sum_i (g_i - g)(g_i - g)^\top`
   (``phi=None`` returns the constant matrix where it does not depend on
@@ -98,9 +101,17 @@ class _FiniteSum(Problem):
 
     n: int
 
-    def _indices(self, phi: np.ndarray, batch_size, rng) -> np.ndarray:
+    def _indices(self, phi: np.ndarray, batch_size, rng, idx=None) -> np.ndarray:
         b = self._batch(batch_size)
-        return as_generator(rng).integers(0, self.n, size=phi.shape[:-1] + (b,))
+        if idx is None:
+            return as_generator(rng).integers(0, self.n, size=phi.shape[:-1] + (b,))
+        idx = np.asarray(idx)
+        if idx.shape != phi.shape[:-1] + (b,) or not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError(f"idx must be integer example indices of shape "
+                             f"{phi.shape[:-1] + (b,)}, got {idx.dtype} {idx.shape}")
+        if idx.size and (idx.min() < 0 or idx.max() >= self.n):
+            raise ValueError(f"idx must lie in [0, {self.n})")
+        return idx
 
     def loss(self, phi) -> np.ndarray:
         """Training loss: the mean of ``example_losses(phi)`` over examples."""
@@ -209,9 +220,9 @@ class Quadratic(_FiniteSum):
     def example_grads(self, phi) -> np.ndarray:
         return (self._phi(phi)[..., None, :] - self.centers) @ self.H
 
-    def sample_grad(self, phi, batch_size, rng) -> np.ndarray:
+    def sample_grad(self, phi, batch_size, rng, idx=None) -> np.ndarray:
         phi = self._phi(phi)
-        idx = self._indices(phi, batch_size, rng)
+        idx = self._indices(phi, batch_size, rng, idx)
         # ``take`` makes the same copy as fancy indexing, about 3x faster; the update is
         # done in place on that fresh copy (the same arithmetic, fewer temporaries).
         if idx.shape[-1] > 1:
@@ -288,9 +299,9 @@ class LinearRegression(_FiniteSum):
     def example_grads(self, phi) -> np.ndarray:
         return self._residuals(phi)[..., :, None] * self.X
 
-    def sample_grad(self, phi, batch_size, rng) -> np.ndarray:
+    def sample_grad(self, phi, batch_size, rng, idx=None) -> np.ndarray:
         phi = self._phi(phi)
-        idx = self._indices(phi, batch_size, rng)
+        idx = self._indices(phi, batch_size, rng, idx)
         xb = self.X.take(idx, axis=0)  # (..., B, dim); the copy X[idx] makes, 3x faster
         r = np.einsum("...bi,...i->...b", xb, phi)
         r -= self.y.take(idx)
@@ -382,9 +393,9 @@ class LogisticRegression(_FiniteSum):
         s = self._coef(self._margins(phi)) * self.y
         return s[..., :, None] * self.X + self.l2 * phi[..., None, :]
 
-    def sample_grad(self, phi, batch_size, rng) -> np.ndarray:
+    def sample_grad(self, phi, batch_size, rng, idx=None) -> np.ndarray:
         phi = self._phi(phi)
-        idx = self._indices(phi, batch_size, rng)
+        idx = self._indices(phi, batch_size, rng, idx)
         xb, yb = self.X.take(idx, axis=0), self.y.take(idx)
         m = np.einsum("...bi,...i->...b", xb, phi) * yb
         s = self._coef(m) * yb

@@ -17,6 +17,7 @@ The machinery of the chapter "SGD convergence":
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,14 @@ __all__ = [
     "quadratic_problem",
     "drops_problems",
     "QUADRATIC_START",
+    "epoch_averaged_excess",
+    "reshuffle_excess_loss",
+    "reshuffle_problem",
+    "ResultsTable",
+    "pooled_ratio",
+    "worst_point",
+    "loglog_fit_slope",
+    "exact_loglog_slope",
 ]
 
 
@@ -297,3 +306,228 @@ def drops_problems(seed: int = 7) -> tuple[LogisticRegression, LogisticRegressio
     x, y = breast_cancer()
     xt, yt, xv, yv = train_validation_split(x, y, 0.2, rng=np.random.default_rng(seed))
     return LogisticRegression(xt, yt, l2=0.03), LogisticRegression(xv, yv)
+
+
+# ----------------------------------------------------------------------------- reshuffling
+def _coprime_stride(m: int, target: int) -> int:
+    """The smallest stride >= ``target`` that shares no factor with ``m``."""
+    r = max(1, int(target))
+    while math.gcd(r, m) != 1:
+        r += 1
+    return r
+
+
+def epoch_averaged_excess(problem, lr, *, sampling, chains, rng, burn_in, run_time,
+                          batch_size=1, phi0=None, records=200) -> Estimate:
+    r"""Mean excess loss :math:`E\,\mathcal L(\Phi_k) - \mathcal L(\Phi^*)` of SGD at a fixed rate,
+    averaged evenly over the positions inside an epoch.
+
+    With ``sampling="reshuffle"`` the law of :math:`\Phi_k` depends on where step :math:`k`
+    falls in its epoch (it is periodic, not stationary), so the records are spaced by a
+    stride :math:`r` that shares no factor with the epoch length :math:`m = \lfloor n/B\rfloor`
+    and cover :math:`m E'` records (:math:`E'` = ``records`` / m rounded, at least 1; the
+    recorded stretch is about ``run_time``): every position is recorded :math:`E'` times. With
+    ``sampling="replacement"`` the same records sample the stationary law.
+
+    Parameters
+    ----------
+    problem : finite-sum Problem (``n``, ``minimizer``)
+    lr : float > 0
+    sampling : {"replacement", "reshuffle"}
+    chains : int
+    rng : numpy.random.Generator or int
+    burn_in, run_time : float
+        Time (summed rates) discarded, rounded up to whole epochs; then time recorded,
+        rounded to a whole number of strides x epochs.
+    batch_size : int
+    phi0 : array_like, optional
+        Start (default the minimizer).
+    records : int
+        About this many records per chain (at least one per position of the epoch).
+
+    Returns
+    -------
+    Estimate
+        The excess loss, its standard error from the spread of the per-chain averages.
+    """
+    eta = float(lr)
+    b = as_positive_int(batch_size, "batch_size")
+    chains = as_positive_int(chains, "chains", minimum=2)
+    m = problem.n // b
+    gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    star = problem.minimizer()
+    start = star if phi0 is None else np.asarray(phi0, dtype=float)
+    burn_epochs = int(math.ceil(float(burn_in) / (eta * m)))
+    phi = np.broadcast_to(start, (chains, problem.dim)).copy()
+    if burn_epochs:
+        phi = sgd(problem, phi, eta, burn_epochs * m, batch_size=b, rng=gen,
+                  record_every=burn_epochs * m, sampling=sampling).final
+    total = max(1, int(math.ceil(float(run_time) / eta)))
+    epochs = max(1, int(round(int(records) / m)))       # each position recorded `epochs` times
+    stride = _coprime_stride(m, max(1, int(round(total / (m * epochs)))))
+    run = sgd(problem, phi, eta, stride * m * epochs, batch_size=b, rng=gen,
+              record_every=stride, sampling=sampling)
+    phi = run.phi[1:]
+    # one (records x chains, dim) product instead of a stack of them: several times faster
+    loss = problem.loss(phi.reshape(-1, phi.shape[-1])).reshape(phi.shape[:-1])
+    return chain_mean(loss - problem.loss(star))
+
+
+def reshuffle_excess_loss(hessian, noise_cov, n, lr, batch_size=1) -> float:
+    r"""Exact mean excess loss of SGD with random reshuffling on a quadratic, averaged over an epoch.
+
+    For :math:`\mathcal L_i = \tfrac12(\Phi - a_i)^\top H(\Phi - a_i)` the minibatch gradient
+    is :math:`H e - \bar\xi_j` with :math:`e = \Phi - \Phi^*` and :math:`\bar\xi_j` the mean
+    of :math:`\xi_i = H(a_i - \bar a)` over the :math:`j`-th batch of the epoch's permutation.
+    The :math:`\xi_i` sum to zero, so batches of one epoch are negatively correlated:
+    :math:`E\,\bar\xi_j\bar\xi_l^\top = -\Sigma/(n-1) + \delta_{jl}\,n\Sigma/(B(n-1))`.
+    With :math:`A = I - \eta H`, the state :math:`j` steps into an epoch is
+    :math:`e_j = A^j e_0 + \eta\sum_{l<j}A^{j-1-l}\bar\xi_l`, whose noise part has covariance
+
+    .. math::
+        \eta^2 Q_j, \qquad Q_j = \frac{n}{B(n-1)}\sum_{l<j}A^l\Sigma A^l
+        - \frac{1}{n-1}\,S_j\,\Sigma\,S_j, \quad S_j = \sum_{l<j} A^l ,
+
+    independent of :math:`e_0` (a fresh permutation). The epoch-start covariance solves
+    :math:`V = A^m V A^m + \eta^2 Q_m` (:math:`m = \lfloor n/B\rfloor` steps per epoch), and
+    the result is :math:`\frac1m\sum_{j<m}\tfrac12\operatorname{tr}\bigl(H(A^jVA^j + \eta^2Q_j)\bigr)`.
+    For :math:`\eta m \lambda_{\max} \ll 1` it is :math:`\approx \eta^2 m\,\operatorname{tr}(H\Sigma)/(12B)`:
+    second order in :math:`\eta`, where sampling with replacement gives
+    :math:`\eta\operatorname{tr}\Sigma/(4B)`.
+
+    Parameters
+    ----------
+    hessian, noise_cov : array_like (dim, dim) or scalars
+        :math:`H` and :math:`\Sigma = \frac1n\sum_i \xi_i\xi_i^\top`.
+    n : int
+        Number of examples.
+    lr : float, stable (:math:`|1 - \eta\lambda| < 1`)
+    batch_size : int
+
+    Returns
+    -------
+    float
+    """
+    h = np.atleast_2d(np.asarray(hessian, dtype=float))
+    s = np.atleast_2d(np.asarray(noise_cov, dtype=float))
+    n = as_positive_int(n, "n", minimum=2)
+    b = as_positive_int(batch_size, "batch_size")
+    if b > n:
+        raise ValueError(f"batch_size must be <= n = {n}")
+    eta = float(lr)
+    m = n // b
+    lam, u = np.linalg.eigh(h)
+    a = 1.0 - eta * lam
+    if np.any(np.abs(a) >= 1):
+        raise ValueError(f"lr = {eta:g} is not stable for this Hessian")
+    st = u.T @ s @ u                                  # Sigma in the eigenbasis of H
+    j = np.arange(m + 1)[:, None]
+    apow = a[None, :] ** j                            # (m+1, dim): a^j
+    pair = np.outer(a, a)
+    # sum_{l<j} (a_p a_q)^l and sum_{l<j} a_p^l, for j = 0..m
+    with np.errstate(divide="ignore", invalid="ignore"):
+        geo2 = np.where(np.abs(1 - pair) > 1e-14,
+                        (1 - pair[None] ** j[:, :, None]) / (1 - pair[None]), j[:, :, None])
+    s1 = np.cumsum(np.r_[np.zeros((1, a.size)), apow[:-1]], axis=0)
+    q = (n / (b * (n - 1))) * geo2 * st[None] - (1.0 / (n - 1)) * s1[:, :, None] * st[None] * s1[:, None, :]
+    qm = q[m]
+    am = a ** m
+    v = eta**2 * qm / (1.0 - np.outer(am, am))        # V = A^m V A^m + eta^2 Q_m, diagonal basis
+    diag = (apow[:m] ** 2) * np.diag(v)[None, :] + eta**2 * np.diagonal(q[:m], axis1=1, axis2=2)
+    return float(0.5 * np.mean(diag @ lam))
+
+
+def reshuffle_problem(seed: int = 31230) -> Quadratic:
+    r"""The 1-D quadratic of the reshuffling section: :math:`n = 50`, :math:`h = 2`, skewed centres.
+
+    The TZ chapter's headline problem (exponential example minimizers, seed 31230), so that
+    its TZ slope :math:`\tfrac14 E_i g_i^2 \approx 0.894` is the reference of both chapters.
+    """
+    a = np.random.default_rng(seed).exponential(1.0, size=50)
+    return Quadratic(a, 2.0)
+
+
+# ----------------------------------------------------------------------------- display
+@dataclass
+class ResultsTable:
+    """A small results table: HTML on the website, short text lines (<= 100 characters) elsewhere.
+
+    Cells are strings (format numbers with :func:`sgdsim.claims.format_value` first). A cell
+    may hold a link written ``[text](#anchor)``; the HTML shows it as a link, the text as ``text``.
+    """
+
+    header: tuple
+    rows: list
+    caption: str = ""
+
+    @staticmethod
+    def _link(cell: str, as_html: bool) -> str:
+        import html
+        import re
+
+        m = re.fullmatch(r"\[(.+)\]\((#[\w-]+)\)", cell)
+        if m is None:
+            return html.escape(cell) if as_html else cell
+        return (f'<a href="{m.group(2)}">{html.escape(m.group(1))}</a>' if as_html
+                else m.group(1))
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in self.header)
+        body = "".join("<tr>" + "".join(f"<td>{self._link(str(c), True)}</td>" for c in r)
+                       + "</tr>" for r in self.rows)
+        cap = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        return (f'<table class="sgdsim-claims">{cap}<thead><tr>{head}</tr></thead>'
+                f"<tbody>{body}</tbody></table>")
+
+    def __repr__(self) -> str:
+        lines = [self.caption] if self.caption else []
+        for r in self.rows:
+            line = " | ".join(self._link(str(c), False) for c in r)
+            lines.append(line if len(line) <= 100 else line[:99] + "…")
+        return "\n".join(lines)
+
+
+def pooled_ratio(measured, predicted) -> Estimate:
+    r"""Inverse-variance weighted mean of the ratios :math:`m_k/p_k` of independent estimates.
+
+    One number that tests a whole table of measurements against their predictions: a common
+    relative bias shows up with the pooled standard error. (Each point must still agree on its
+    own; see the worst point.)
+    """
+    r = np.array([m.value / p for m, p in zip(measured, predicted)])
+    se = np.array([m.stderr / abs(p) for m, p in zip(measured, predicted)])
+    w = 1.0 / se**2
+    return Estimate(float(np.sum(w * r) / np.sum(w)), float(1.0 / np.sqrt(np.sum(w))))
+
+
+def worst_point(measured, predicted) -> int:
+    """Index of the measurement farthest from its prediction, in standard errors."""
+    z = [abs(m.value - p) / m.stderr for m, p in zip(measured, predicted)]
+    return int(np.argmax(z))
+
+
+def loglog_fit_slope(x, estimates):
+    """Weighted least-squares slope of ``log value`` against ``log x`` (delta-method errors).
+
+    Returns the :class:`sgdsim.estimators.Fit`; its ``estimate(1)`` is the slope.
+    """
+    from ..estimators import weighted_fit
+
+    v = np.array([e.value for e in estimates])
+    s = np.array([e.stderr for e in estimates])
+    return weighted_fit(np.log(np.asarray(x, dtype=float)), np.log(v), s / v)
+
+
+def exact_loglog_slope(x, values, like) -> float:
+    """The slope that :func:`loglog_fit_slope` would fit to exact ``values``, with the weights of ``like``.
+
+    The prediction for a fitted slope over a finite range of ``x``: the exact law is not a
+    straight line on log axes, so it is fitted with the same weights as the measurements.
+    """
+    from ..estimators import weighted_fit
+
+    rel = np.array([e.stderr / e.value for e in like])
+    return float(weighted_fit(np.log(np.asarray(x, dtype=float)), np.log(np.asarray(values)),
+                              rel).coef[1])
