@@ -23,7 +23,7 @@ from ..plotting import PALETTE
 from ..book.langevin import KY, TILT, separable_factors
 from ..gibbs import gibbs_density, sgd_stationary_density, temperature
 
-from . import StaticExplorer, static_build
+from . import player, static_build, static_view
 
 __all__ = [
     "STATIONARY_DEFAULTS",
@@ -143,13 +143,20 @@ def draw_stationary(eta, sigma_x, sigma_y, *, rng=0, chains=400, steps=400, axes
 
 def stationary_explorer(**defaults):
     """Sliders for :math:`\\eta`, :math:`\\sigma_x`, :math:`\\sigma_y` driving :func:`draw_stationary`."""
-    if static_build():  # a build executes this cell: no widget, no comm
-        return StaticExplorer()
+    v = dict(STATIONARY_DEFAULTS, **defaults)
+    if static_build():  # a build executes this cell: a precomputed player, no widget
+        return static_view(lambda: player(
+            draw_stationary, v,
+            {"eta": sorted({0.002, 0.005, 0.01, 0.02, 0.04} | {v["eta"]}),
+             "sigma_x": sorted({4.0, 7.0, 10.0, 14.0, 20.0} | {v["sigma_x"]}),
+             "sigma_y": sorted({2.0, 5.0, 10.0, 15.0, 20.0} | {v["sigma_y"]})},
+            uid="langevin-explorer",
+            labels={"eta": "η", "sigma_x": "σ_x", "sigma_y": "σ_y"},
+            title="SGD's histograms of x and y against the Gibbs densities at their "
+                  "temperatures"))
     import ipywidgets as w
 
     from . import explorer, show_figures
-
-    v = dict(STATIONARY_DEFAULTS, **defaults)
 
     def draw(eta, sigma_x, sigma_y):
         show_figures(draw_stationary(eta, sigma_x, sigma_y))

@@ -23,7 +23,7 @@ from ..plotting import PALETTE, ellipse, loss_contours, unicode_log_ticks
 from ..problems import Quadratic
 from . import explorer, show_figures
 
-from . import StaticExplorer, static_build
+from . import player, static_build, static_view
 
 __all__ = [
     "draw_sgd_vs_flow",
@@ -130,12 +130,19 @@ def sgd_explorer(problem, phi0, *, rng=0, t_end=16.0, chains=200, lr=0.1, batch_
     Each redraw uses a fresh generator seeded with ``rng`` (an integer seed), so a setting always
     shows the same picture.
     """
-    if static_build():  # a build executes this cell: no widget, no comm
-        return StaticExplorer()
-    import ipywidgets as w
-
     limit = problem.max_stable_lr() if isinstance(problem, Quadratic) else 1.0
     lr_max = float(np.round(0.9 * min(limit, 10.0), 2))
+    if static_build():  # a build executes this cell: a precomputed player, no widget
+        rates = sorted({float(r) for r in np.round(np.geomspace(0.05, lr_max, 7), 3)} | {lr})
+        return static_view(lambda: player(
+            lambda lr, batch_size: draw_sgd_vs_flow(
+                problem, phi0, lr, batch_size, t_end=t_end, chains=chains,
+                rng=np.random.default_rng(rng), **draw_kwargs),
+            {"lr": lr, "batch_size": batch_size},
+            {"lr": rates, "batch_size": [1, 2, 4, 8, 16, 32]}, uid="sgd-flow-explorer",
+            labels={"lr": "rate η", "batch_size": "batch size B"},
+            title="SGD paths against the gradient flow, and the excess loss over time"))
+    import ipywidgets as w
 
     def draw(lr, batch_size):
         show_figures(draw_sgd_vs_flow(problem, phi0, lr, batch_size, t_end=t_end,
@@ -198,8 +205,17 @@ def draw_drops(train, validation, phi0, lr=2.0, factor=10.0, first=10, second=20
 
 def drops_explorer(train, validation, phi0, *, rng=0, epochs=30, **draw_kwargs):
     """Sliders for :func:`draw_drops`: initial rate, drop factor and the two milestones."""
-    if static_build():  # a build executes this cell: no widget, no comm
-        return StaticExplorer()
+    if static_build():  # a build executes this cell: a precomputed player, no widget
+        return static_view(lambda: player(
+            lambda lr, factor, first, second: draw_drops(
+                train, validation, phi0, lr, factor, first, second, epochs=epochs,
+                rng=np.random.default_rng(rng), **draw_kwargs),
+            {"lr": 2.0, "factor": 10, "first": 10, "second": 20},
+            {"lr": [0.5, 1.0, 2.0, 4.0], "factor": [1.5, 2, 3, 5, 10, 20],
+             "first": [5, 10, 15], "second": [15, 20, 25]}, uid="drops-explorer",
+            labels={"lr": "initial rate η₀", "factor": "divide by", "first": "1st drop (epoch)",
+                    "second": "2nd drop (epoch)"},
+            title="Training and validation loss with learning-rate drops"))
     import ipywidgets as w
 
     def draw(lr, factor, first, second):
