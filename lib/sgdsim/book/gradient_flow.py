@@ -16,7 +16,22 @@ measures how far the iterates are from the flow *at the same time*
   :math:`\max_k \|\Phi_k - \Phi(t_k)\|` on :math:`[0, T]` for a ladder of
   constant steps :math:`\Delta t = T/N`;
 * :func:`euler_error_function` solves the variational equation of the
-  leading error term: :math:`\Phi_k - \Phi(t_k) = \Delta t\, E(t_k) + O(\Delta t^2)`.
+  leading error term: :math:`\Phi_k - \Phi(t_k) = \Delta t\, E(t_k) + O(\Delta t^2)`;
+* :func:`loss_rate_deviation` differences the loss along the flow, to compare
+  :math:`\frac{d}{dt}\mathcal L` with :math:`-\|g\|^2`.
+
+One step beyond first order (backward error analysis, Barrett & Dherin 2021): gradient
+descent follows the gradient flow of the *modified loss*
+:math:`\tilde{\mathcal L} = \mathcal L + \frac\eta4\|\nabla\mathcal L\|^2` to second order.
+
+* :func:`modified_loss` builds :math:`\tilde{\mathcal L}` (any coefficient in place of
+  :math:`\frac14`, to test a wrong one);
+* :func:`modified_flow_errors` measures :math:`\max_k\|\Phi_k - \tilde\Phi(t_k)\|` on a
+  ladder of steps;
+* :func:`modified_error_function` predicts it:
+  :math:`\Phi_k - \tilde\Phi(t_k) = \Delta t^2 E_2(t_k) + O(\Delta t^3)`;
+* :func:`third_derivative` is the contraction :math:`D^3\mathcal L(\Phi)[v, v, \cdot]` that
+  :math:`E_2` needs.
 """
 
 from __future__ import annotations
@@ -31,6 +46,8 @@ from ..dynamics import Trajectory, gradient_descent, gradient_flow
 from ..problems import LogisticRegression, Quadratic
 
 __all__ = ["FlowComparison", "compare_with_flow", "euler_global_errors", "euler_error_function",
+           "loss_rate_deviation", "ModifiedLoss", "modified_loss", "modified_flow_errors",
+           "modified_error_function", "third_derivative", "error_constant",
            "quadratic_problem", "logistic_problem", "QUADRATIC_START", "LOGISTIC_START"]
 
 
@@ -133,7 +150,7 @@ def euler_global_errors(problem, phi0, t_end, n_steps, *, rtol=1e-12, atol=1e-14
     ])
 
 
-def euler_error_function(problem, phi0, times, *, rtol=1e-11, atol=1e-13,
+def euler_error_function(problem, phi0, times, *, rate=None, rtol=1e-11, atol=1e-13,
                          method="DOP853") -> np.ndarray:
     r"""Leading-order global error of gradient descent: the function :math:`E(t)`.
 
@@ -158,6 +175,11 @@ def euler_error_function(problem, phi0, times, *, rtol=1e-11, atol=1e-13,
     phi0 : array_like, shape (dim,) or (chains, dim)
     times : array_like, shape (records,)
         Non-decreasing times :math:`\ge 0`.
+    rate : callable, optional
+        For a schedule whose rates, as a function of the time they are used at, are
+        :math:`\eta(t) = s\,r(t)`: the shape :math:`r(t)`. Then
+        :math:`\Phi_k - \Phi(t_k) = s\,E(t_k) + O(s^2)` with the forcing
+        :math:`-\tfrac12 r(t) H g`. Default: a constant rate (:math:`r = 1`, :math:`s = \Delta t`).
     rtol, atol, method
         Settings of :func:`scipy.integrate.solve_ivp` for the joint system of
         :math:`\Phi` and :math:`E`.
@@ -166,6 +188,41 @@ def euler_error_function(problem, phi0, times, *, rtol=1e-11, atol=1e-13,
     -------
     numpy.ndarray, shape (records, chains, dim)
         :math:`E(t)` at ``times``.
+    """
+    def forcing(t, p, g, h):
+        r = 1.0 if rate is None else float(rate(t))
+        return -0.5 * r * np.einsum("cij,cj->ci", h, g)
+
+    return _error_function(problem, phi0, times, forcing, "euler_error_function", rtol, atol,
+                           method)
+
+
+def error_constant(problem, phi0, t_end, *, order=1, rate=None, points=4001) -> float:
+    r"""The predicted constant :math:`C = \max_{0 \le t \le T}\|E(t)\|` of a global error.
+
+    ``order=1``: gradient descent against the flow, :math:`E` from
+    :func:`euler_error_function` (optionally with a schedule's ``rate`` shape);
+    ``order=2``: against the flow of the modified loss, :math:`E_2` from
+    :func:`modified_error_function`. The maximum is taken over ``points`` equally spaced
+    times (and over chains).
+    """
+    times = np.linspace(0.0, float(t_end), as_positive_int(points, "points", minimum=2))
+    if order == 1:
+        e = euler_error_function(problem, phi0, times, rate=rate)
+    elif order == 2:
+        if rate is not None:
+            raise ValueError("order=2 is for a constant step (rate=None)")
+        e = modified_error_function(problem, phi0, times)
+    else:
+        raise ValueError(f"order must be 1 or 2, got {order!r}")
+    return float(np.linalg.norm(e, axis=-1).max())
+
+
+def _error_function(problem, phi0, times, forcing, where, rtol, atol, method) -> np.ndarray:
+    r"""Solve :math:`\dot E = -H(\Phi)E + F(\Phi)`, :math:`E(0) = 0`, along the flow.
+
+    ``forcing(t, phi, g, h)`` returns :math:`F` for states ``phi`` (chains, dim), their
+    gradients ``g`` and Hessians ``h`` (chains, dim, dim).
     """
     from scipy.integrate import solve_ivp
 
@@ -177,7 +234,7 @@ def euler_error_function(problem, phi0, times, *, rtol=1e-11, atol=1e-13,
     try:
         problem.hessian(phi)
     except NotImplementedError as exc:
-        raise ValueError(f"euler_error_function needs the problem's Hessian: {exc}") from None
+        raise ValueError(f"{where} needs the problem's Hessian: {exc}") from None
     if times[-1] == 0:
         return np.zeros((times.size,) + shape)
     n = phi.size
@@ -187,15 +244,174 @@ def euler_error_function(problem, phi0, times, *, rtol=1e-11, atol=1e-13,
         e = y[n:].reshape(shape)
         g = problem.grad(p)
         h = problem.hessian(p)  # (chains, dim, dim), symmetric
-        de = -np.einsum("cij,cj->ci", h, e + 0.5 * g)
+        de = -np.einsum("cij,cj->ci", h, e) + forcing(t, p, g, h)
         return np.concatenate([-g.ravel(), de.ravel()])
 
     y0 = np.concatenate([phi.ravel(), np.zeros(n)])
     sol = solve_ivp(rhs, (0.0, float(times[-1])), y0, method=method, t_eval=times,
                     rtol=rtol, atol=atol)
     if not sol.success:
-        raise RuntimeError(f"euler_error_function: the ODE solver failed: {sol.message}")
+        raise RuntimeError(f"{where}: the ODE solver failed: {sol.message}")
     return sol.y[n:].T.reshape((times.size,) + shape)
+
+
+def loss_rate_deviation(problem, phi0, t_end, delta, *, rtol=1e-12, atol=1e-14):
+    r"""Compare :math:`\frac{d}{dt}\mathcal L(\Phi(t))` with :math:`-\|g(\Phi(t))\|^2` along the flow.
+
+    The flow is solved on the grid :math:`t = 0, \delta, 2\delta, \dots, T` and the loss is
+    differenced centrally, with spacing :math:`\delta` and again with :math:`2\delta`.
+
+    Returns
+    -------
+    rel : numpy.ndarray
+        :math:`|D_\delta\mathcal L + \|g\|^2| / \|g\|^2` at the interior grid points.
+    estimate : numpy.ndarray
+        The step-doubling estimate of the finite-difference error at spacing :math:`\delta`,
+        :math:`|D_{2\delta}\mathcal L - D_\delta\mathcal L| / 3`, relative to :math:`\|g\|^2`
+        (a second-order formula: the error at :math:`2\delta` is four times that at
+        :math:`\delta`).
+    loss : numpy.ndarray
+        :math:`\mathcal L` on the grid.
+    """
+    t = np.arange(0.0, float(t_end) + delta / 2, delta)
+    phi = gradient_flow(problem, phi0, t, rtol=rtol, atol=atol).phi[:, 0]
+    loss, g2 = problem.loss(phi), np.sum(problem.grad(phi) ** 2, axis=-1)
+    d1 = (loss[2:] - loss[:-2]) / (2 * delta)   # spacing delta, at t[1:-1]
+    d2 = (loss[4:] - loss[:-4]) / (4 * delta)   # spacing 2 delta, at t[2:-2]
+    rel = np.abs(d1 + g2[1:-1]) / g2[1:-1]
+    estimate = np.abs(d2 - d1[1:-1]) / 3 / g2[2:-2]
+    return rel, estimate, loss
+
+
+# ----------------------------------------------------------------------------- beyond Euler
+def _hvp(h, v):
+    """Hessian(s) times vector(s): ``h`` (..., d, d) or (d, d), ``v`` (..., d)."""
+    return np.einsum("...ij,...j->...i", h, v)
+
+
+def third_derivative(problem, phi, v, *, h=1e-4) -> np.ndarray:
+    r"""The third derivative of the loss contracted twice: :math:`D^3\mathcal L(\Phi)[v, v, \cdot]`.
+
+    It is :math:`\frac{d}{d\epsilon}H(\Phi + \epsilon v)\big|_0\,v`, the change of the
+    Hessian along :math:`v` applied to :math:`v`. Exact for a :class:`~sgdsim.Quadratic` (zero)
+    and a :class:`~sgdsim.LogisticRegression`
+    (:math:`\frac1n\sum_i w_i(2p_i - 1)\,y_i (x_i^\top v)^2 x_i`, with :math:`p_i` the
+    sigmoid of minus the margin and :math:`w_i = p_i(1-p_i)`); any other problem by a central
+    difference of its Hessian with step ``h`` (relative to :math:`\|v\|`).
+
+    Parameters
+    ----------
+    problem : Problem
+    phi, v : array_like, shape (..., dim)
+    """
+    phi = np.asarray(phi, dtype=float)
+    v = np.broadcast_to(np.asarray(v, dtype=float), phi.shape)
+    if isinstance(problem, Quadratic):
+        return np.zeros_like(phi)
+    if isinstance(problem, LogisticRegression):
+        m = (phi @ problem.X.T) * problem.y
+        p = 0.5 * (1.0 - np.tanh(0.5 * m))
+        coef = p * (1.0 - p) * (2.0 * p - 1.0) * problem.y * (v @ problem.X.T) ** 2
+        return coef @ problem.X / problem.n
+    scale = h / max(float(np.abs(v).max()), 1e-300)
+    dh = (problem.hessian(phi + scale * v) - problem.hessian(phi - scale * v)) / (2 * scale)
+    return _hvp(dh, v)
+
+
+@dataclass(frozen=True)
+class ModifiedLoss:
+    r"""The modified loss :math:`\tilde{\mathcal L} = \mathcal L + c\,\eta\,\|\nabla\mathcal L\|^2`.
+
+    With :math:`c = \frac14` gradient descent with rate :math:`\eta` follows its gradient flow
+    to second order in :math:`\eta` (backward error analysis). Its gradient is
+    :math:`g + 2c\,\eta\,H g`. It has what :func:`sgdsim.gradient_flow` needs (``dim``,
+    ``loss``, ``grad``).
+
+    Attributes
+    ----------
+    problem : Problem
+    lr : float
+        :math:`\eta`.
+    coef : float
+        :math:`c` (:math:`\frac14` is the right one).
+    """
+
+    problem: object
+    lr: float
+    coef: float = 0.25
+
+    @property
+    def dim(self) -> int:
+        return self.problem.dim
+
+    def loss(self, phi) -> np.ndarray:
+        g = self.problem.grad(phi)
+        return self.problem.loss(phi) + self.coef * self.lr * np.sum(g**2, axis=-1)
+
+    def grad(self, phi) -> np.ndarray:
+        phi = np.asarray(phi, dtype=float)
+        g = self.problem.grad(phi)
+        return g + 2.0 * self.coef * self.lr * _hvp(self.problem.hessian(phi), g)
+
+
+def modified_loss(problem, lr, coef=0.25) -> ModifiedLoss:
+    r""":math:`\mathcal L + c\,\eta\,\|\nabla\mathcal L\|^2` (default :math:`c = \frac14`): see :class:`ModifiedLoss`."""
+    lr = float(as_finite_array(lr, "lr", ndim=0))
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr:g}")
+    return ModifiedLoss(problem, lr, float(coef))
+
+
+def modified_flow_errors(problem, phi0, t_end, n_steps, *, coef=0.25, rtol=1e-12, atol=1e-14,
+                         method="DOP853") -> np.ndarray:
+    r"""Distance from gradient descent to the flow of the modified loss, on :math:`[0, T]`.
+
+    For each :math:`N` in ``n_steps``: :math:`N` steps of gradient descent with
+    :math:`\eta = T/N`, against the gradient flow of
+    :math:`\mathcal L + c\,\eta\|\nabla\mathcal L\|^2` (a different flow for every
+    :math:`\eta`) at the same times; returns :math:`\max_k \|\Phi_k - \tilde\Phi(k\eta)\|`.
+    With :math:`c = \frac14` it is :math:`\eta^2 \max_t\|E_2(t)\| + O(\eta^3)`
+    (:func:`modified_error_function`); with any other :math:`c` it is first order.
+    """
+    t_end = float(as_finite_array(t_end, "t_end", ndim=0))
+    if not t_end > 0:
+        raise ValueError(f"t_end must be > 0, got {t_end:g}")
+    out = []
+    for n in np.atleast_1d(n_steps):
+        n = as_positive_int(int(n), "n_steps")
+        lr = t_end / n
+        gd = gradient_descent(problem, phi0, lr, n)
+        flow = gradient_flow(modified_loss(problem, lr, coef), gd.phi[0], gd.time, rtol=rtol,
+                             atol=atol, method=method)
+        out.append(float(np.linalg.norm(gd.phi - flow.phi, axis=-1).max()))
+    return np.array(out)
+
+
+def modified_error_function(problem, phi0, times, *, rtol=1e-11, atol=1e-13,
+                            method="DOP853") -> np.ndarray:
+    r"""Leading-order distance from gradient descent to the flow of the modified loss: :math:`E_2(t)`.
+
+    With :math:`\tilde\Phi` the gradient flow of
+    :math:`\mathcal L + \frac\eta4\|\nabla\mathcal L\|^2` and a constant step :math:`\eta`,
+    :math:`\Phi_k - \tilde\Phi(k\eta) = \eta^2 E_2(k\eta) + O(\eta^3)`, where
+
+    .. math::
+        \dot E_2 = -H E_2 - \tfrac13 H^2 g - \tfrac1{12} D^3\mathcal L[g, g], \qquad E_2(0) = 0,
+
+    along the flow: the forcing is the :math:`\eta^3` term of one step of the modified flow
+    (gradient descent has none), carried along the linearized flow. On a 1-D quadratic
+    :math:`E_2(t) = -\tfrac13\lambda^3 t\, e^{-\lambda t} x_0`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (records, chains, dim)
+    """
+    def forcing(t, p, g, h):
+        hg = np.einsum("cij,cj->ci", h, g)
+        return -np.einsum("cij,cj->ci", h, hg) / 3.0 - third_derivative(problem, p, g) / 12.0
+
+    return _error_function(problem, phi0, times, forcing, "modified_error_function", rtol, atol,
+                           method)
 
 
 # ----------------------------------------------------------------------------- scenes
