@@ -29,7 +29,7 @@ from ..dynamics import DivergenceError, gradient_descent, gradient_flow
 from ..plotting import PALETTE, unicode_log_ticks
 from . import EXPLORER_DPI, explorer
 
-from . import StaticExplorer, static_build
+from . import player, static_build, static_view
 
 __all__ = ["Scene", "SceneFigure", "make_scene", "gd_path", "draw_scene",
            "gradient_flow_explorer", "FIGSIZE"]
@@ -333,10 +333,6 @@ def gradient_flow_explorer(scenes, *, lr_times_lam=0.5, start=None, dpi=EXPLORER
     dpi : float
         Resolution of the rendered image.
     """
-    if static_build():  # a build executes this cell: no widget, no comm
-        return StaticExplorer()
-    import ipywidgets as w
-    from IPython.display import Image, display
     from matplotlib.figure import Figure
 
     scenes = list(scenes)
@@ -350,7 +346,7 @@ def gradient_flow_explorer(scenes, *, lr_times_lam=0.5, start=None, dpi=EXPLORER
         raise ValueError(f"unknown scene {start!r}; choose from {list(by_name)}")
     figures = {}
 
-    def draw(scene, lr_times_lam):
+    def png(scene, lr_times_lam):
         s = by_name[scene]
         lr = lr_times_lam / s.lam_star
         if scene not in figures:  # drawn once per scene, outside pyplot
@@ -358,15 +354,29 @@ def gradient_flow_explorer(scenes, *, lr_times_lam=0.5, start=None, dpi=EXPLORER
                                           animated=True)
         else:
             figures[scene].update(lr)
+        return figures[scene].png(dpi=dpi)
+
+    if static_build():  # a build executes this cell: a precomputed player, no widget
+        positions = sorted({round(float(v), 2) for v in np.arange(0.1, 2.45, 0.2)}
+                           | {float(lr_times_lam)})
+        return static_view(lambda: player(
+            png, {"scene": start, "lr_times_lam": float(lr_times_lam)},
+            {"scene": list(by_name), "lr_times_lam": positions}, uid="gradient-flow-explorer",
+            labels={"scene": "problem", "lr_times_lam": "η·λ*"},
+            title="Gradient descent against the gradient flow on the chosen problem"))
+    import ipywidgets as w
+    from IPython.display import Image, display
+
+    def draw(scene, lr_times_lam):
         # Shown at its size at 100 dpi (CSS pixels), like the book's static figures.
-        display(Image(data=figures[scene].png(dpi=dpi), format="png",
+        display(Image(data=png(scene, lr_times_lam), format="png",
                       width=int(round(FIGSIZE[0] * 100))))
 
     return explorer(
         draw,
         scene=w.Dropdown(options=list(by_name), value=start, description="problem"),
         lr_times_lam=w.FloatSlider(value=lr_times_lam, min=0.05, max=2.4, step=0.05,
-                                   description="η·λ* (step × curvature at the minimizer)",
+                                   description="η·λ*",
                                    readout_format=".2f"),
     )
 

@@ -139,7 +139,7 @@ def sgd_explorer(problem, phi0, *, rng=0, t_end=16.0, chains=200, lr=0.1, batch_
                 problem, phi0, lr, batch_size, t_end=t_end, chains=chains,
                 rng=np.random.default_rng(rng), **draw_kwargs),
             {"lr": lr, "batch_size": batch_size},
-            {"lr": rates, "batch_size": [1, 2, 4, 8, 16, 32]}, uid="sgd-flow-explorer",
+            {"lr": rates, "batch_size": [1, 2, 4, 8, 16, 32]}, uid="sgd-flow-explorer", dpi=100,
             labels={"lr": "rate η", "batch_size": "batch size B"},
             title="SGD paths against the gradient flow, and the excess loss over time"))
     import ipywidgets as w
