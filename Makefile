@@ -78,8 +78,10 @@ outputs: venv
 	$(STATIC) $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 	  --ExecutePreprocessor.timeout=60 $(NB)
 
-## Open the notebooks in JupyterLab (widgets work there).
+## Open the notebooks in JupyterLab (widgets work there); trusted, so that stored JavaScript
+## outputs (the explorers' precomputed players) render on open, as postBuild does on Binder.
 lab: venv
+	$(VENV)/bin/jupyter trust chapters/*.ipynb
 	$(VENV)/bin/jupyter lab chapters/
 
 ## Benchmarks against the performance targets (never part of the tests); writes

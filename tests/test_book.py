@@ -78,3 +78,13 @@ def test_claims_are_data_not_printed_lines(chapter):
                      r"(\([^()]*\))*[^()]*,\s*1\d\)", src)
     assert shim is None, f"a rounding shim: {shim.group(0)!r}"
     assert f'sgdsim.Claims("{chapter}")' in src
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_notebook_metadata_is_what_jupyterlab_writes(chapter):
+    # JupyterLab rewrites any other display name on open (the notebook then shows as
+    # modified); widget state is stale by construction and is never stored
+    nb = nbformat.read(ROOT / "chapters" / f"{chapter}.ipynb", as_version=4)
+    assert nb.metadata.kernelspec == {"display_name": "Python 3 (ipykernel)",
+                                      "language": "python", "name": "python3"}
+    assert "widgets" not in nb.metadata

@@ -33,7 +33,10 @@ def figures_without_alt(nb) -> list[int]:
             data = out.get("data", {})
             html = data.get("text/html", "")
             html = "".join(html) if isinstance(html, list) else html
-            if any(m in data for m in FIGURE_MIME) or re.search(r"<img\b", html, re.I):
+            # an <img> in HTML needs the cell's alt text unless it carries its own (players)
+            bare = [t for t in re.findall(r"<img\b[^>]*>", html, re.I)
+                    if not re.search(r'\balt="[^"]+"', t)]
+            if any(m in data for m in FIGURE_MIME) or bare:
                 draws = True
         alt = ((cell.metadata.get("mystnb") or {}).get("image") or {}).get("alt")
         if draws and not (isinstance(alt, str) and alt.strip()):

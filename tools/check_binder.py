@@ -27,6 +27,8 @@ def main(dockerfile: str, log: str) -> int:
         problems.append("neither requirements.txt nor the Dockerfile installs sgdsim")
     if not re.search(rf"python[=-]{re.escape(version)}\b", text + log_text):
         problems.append(f"repo2docker did not pick Python {version} from runtime.txt")
+    if not re.search(r"^RUN \./postBuild\s*$", text, re.M):
+        problems.append("the Dockerfile does not run postBuild (jupyter trust of the chapters)")
     unpinned = [r for r in reqs if r.strip() and not r.startswith(("#", "-e")) and "==" not in r]
     if unpinned:
         problems.append(f"requirements.txt has unpinned lines: {unpinned}")

@@ -67,7 +67,8 @@ def save_notebook(path, cells, *, with_setup: bool = True) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.cells = ([setup_cell()] if with_setup else []) + list(cells)
     nb.metadata.update({
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                       "language": "python"},
         "language_info": {"name": "python"},
     })
     path = Path(path)
