@@ -132,7 +132,6 @@ def separable_factors(sigma_x, sigma_y, *, tilt=TILT, k_y=KY):
     return px, py, product_problem(px, py)
 
 
-
 # ------------------------------------------------------------ sampling without replacement
 def reshuffled_block_sums(problem, phi, n_steps, samples, *, rng) -> np.ndarray:
     r"""Sums of :math:`N` gradient fluctuations when each epoch visits every example once.
