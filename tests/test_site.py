@@ -121,3 +121,38 @@ def test_mathjax_is_served_by_the_site_and_pinned():
     version = lock["packages"]["node_modules/mathjax"]["version"]
     assert version.startswith("3."), version
     assert "integrity" in lock["packages"]["node_modules/mathjax"]
+
+
+def _markdown_sources():
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        yield path.name, "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for path in sorted((ROOT / "chapters").glob("*.md")):
+        yield path.name, path.read_text(encoding="utf-8")
+
+
+def test_references_to_headings_with_math_have_plain_link_text():
+    # Sphinx uses a heading's source as a bare {ref}'s link text, and TeX in a link is not
+    # typeset: such references need explicit text, {ref}`plain words <label>`
+    sources = dict(_markdown_sources())
+    math_labels = set()
+    for text in sources.values():
+        for m in re.finditer(r"^\(([\w-]+)\)=\s*\n#+ [^\n]*\$", text, re.M):
+            math_labels.add(m.group(1))
+    bare = [(name, label) for name, text in sources.items()
+            for label in re.findall(r"\{ref\}`([\w-]+)`", text) if label in math_labels]
+    assert not bare, f"bare references to headings with math: {bare}"
+
+
+def test_inline_math_never_continues_on_a_line_read_as_a_list_item():
+    # "$a\n+ b$": markdown reads the second line as a list item and the math is lost
+    bad = []
+    for name, text in _markdown_sources():
+        open_math = False
+        for line in text.split("\n"):
+            if line.strip().startswith("$$"):
+                continue
+            if open_math and re.match(r"^\s*[-+*]\s", line):
+                bad.append((name, line.strip()[:60]))
+            open_math ^= len(re.findall(r"(?<![\\$])\$(?!\$)", line)) % 2 == 1
+    assert not bad, f"inline math broken by a list marker: {bad}"
