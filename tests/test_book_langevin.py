@@ -1,4 +1,4 @@
-"""Tests of sgdsim.sde: the tools of the Langevin chapter, against closed forms."""
+"""Tests of sgdsim.book.langevin and of the laws the Langevin chapter uses, against closed forms."""
 
 import numpy as np
 import pytest

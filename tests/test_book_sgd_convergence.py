@@ -1,4 +1,4 @@
-"""Tests of sgdsim.convergence against closed forms, and its input validation."""
+"""Tests of sgdsim.book.sgd_convergence against closed forms, and its input validation."""
 
 import numpy as np
 import pytest

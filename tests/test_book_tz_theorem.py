@@ -1,4 +1,4 @@
-"""Tests of sgdsim.tz: the second-order model, its exact SGD laws and the slope estimators."""
+"""Tests of sgdsim.book.tz_theorem: the second-order model, its SGD laws, the slope estimators."""
 
 import itertools
 

@@ -159,7 +159,7 @@ def sgd_explorer(problem, phi0, *, rng=0, t_end=16.0, chains=200, lr=0.1, batch_
 
 
 def plot_drop_run(ax, run, *, color, label, show_milestones=True):
-    """Draw a :class:`~sgdsim.convergence.DropRun`: mean training loss thin, validation thick."""
+    """Draw a :class:`~sgdsim.book.sgd_convergence.DropRun`: mean training loss thin, validation thick."""
     ax.plot(run.epoch, run.train_loss.mean(axis=1), color=color, lw=1.0,
             label=f"{label}: training")
     ax.plot(run.epoch, run.val_loss.mean(axis=1), color=color, lw=3.0, alpha=0.85,
