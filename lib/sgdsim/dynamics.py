@@ -216,7 +216,8 @@ def gradient_descent(problem, phi0, lr, steps, *, chains=None, record_every=1,
     steps = as_positive_int(steps, "steps", minimum=0)
     rates = as_rates(lr, steps)
     phi = as_chains(phi0, problem.dim, chains)
-    return iterate_map("Gradient descent", problem, phi, rates, problem.grad, record_every, max_norm)
+    return iterate_map("Gradient descent", problem, phi, rates, problem.grad, record_every,
+                       max_norm)
 
 
 #: How :func:`sgd` draws its minibatches.
@@ -399,7 +400,7 @@ def langevin(problem, phi0, lr, t_end, dt, *, chains=None, rng, batch_size=1,
         return d
 
     traj = iterate_map(f"Langevin (Euler-Maruyama, dt={dt:g}, lr={eta:g})", problem, phi,
-                    np.ones(steps), direction, record_every, max_norm, knob="dt")
+                       np.ones(steps), direction, record_every, max_norm, knob="dt")
     return Trajectory(phi=traj.phi, time=traj.step * dt, step=traj.step)
 
 

@@ -66,11 +66,18 @@ def printed_update(problem, phi0, lr, steps, *, chains=None, rng, batch_size=1,
         return p - eta * problem.sample_grad(p, batch_size, gen)
 
     traj = iterate_map("The printed update", problem, phi, np.ones(steps), direction,
-                    record_every, max_norm)
+                       record_every, max_norm)
     return Trajectory(phi=traj.phi, time=eta * traj.step, step=traj.step)
 
 
 # ------------------------------------------------------------------------ the CLT step
+def _fixed_point_setup(problem, phi, n_steps, samples, rng):
+    """The checked arguments of a sum of gradient fluctuations at one point."""
+    return (as_finite_array(phi, "phi", shape=(problem.dim,)),
+            as_positive_int(n_steps, "n_steps"), as_positive_int(samples, "samples"),
+            as_generator(rng))
+
+
 def block_noise_sums(problem, phi, n_steps, samples, *, batch_size=1, rng) -> np.ndarray:
     r"""Sums of :math:`N` independent gradient fluctuations at a fixed point.
 
@@ -100,11 +107,8 @@ def block_noise_sums(problem, phi, n_steps, samples, *, batch_size=1, rng) -> np
     -------
     numpy.ndarray, shape (samples, dim)
     """
-    phi = as_finite_array(phi, "phi", shape=(problem.dim,))
-    n = as_positive_int(n_steps, "n_steps")
-    m = as_positive_int(samples, "samples")
+    phi, n, m, gen = _fixed_point_setup(problem, phi, n_steps, samples, rng)
     b = as_positive_int(batch_size, "batch_size")
-    gen = as_generator(rng)
     points = np.broadcast_to(phi, (m, problem.dim))
     g = problem.grad(phi)
     total = np.zeros((m, problem.dim))
@@ -160,12 +164,9 @@ def reshuffled_block_sums(problem, phi, n_steps, samples, *, rng) -> np.ndarray:
     -------
     numpy.ndarray, shape (samples, dim)
     """
-    phi = as_finite_array(phi, "phi", shape=(problem.dim,))
-    n = as_positive_int(n_steps, "n_steps")
-    m = as_positive_int(samples, "samples")
+    phi, n, m, gen = _fixed_point_setup(problem, phi, n_steps, samples, rng)
     if n > problem.n:
         raise ValueError(f"n_steps = {n} exceeds the {problem.n} examples of one epoch")
-    gen = as_generator(rng)
     u = problem.grad(phi) - problem.example_grads(phi)  # (n_examples, dim): g - g_i
     first = np.argsort(gen.random((m, problem.n)), axis=1)[:, :n]  # a random permutation each
     return u[first].sum(axis=1)
