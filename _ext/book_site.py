@@ -18,6 +18,9 @@ Loaded from ``_config.yml`` (``sphinx: local_extensions: {book_site: _ext}``). I
    link that opens this notebook in JupyterLab, where the controls work. The page then carries no
    widget state and loads no widget manager or require.js (``nb_ipywidgets_js: {}``), so nothing
    is fetched from a CDN. Chapter notebooks need no markup for this: any widget output gets it.
+   ``make book`` sets ``SGDSIM_STATIC_BUILD=1``, under which no cell may create a widget at all
+   (explorers show precomputed players): a widget view in an executed output is then a warning,
+   an error under ``-W``.
 
 3. **requires alt text on every figure.** A notebook figure takes its alt text from the cell
    metadata ``mystnb.image.alt`` (``tools/nbtools.code(..., alt=...)``); an image in a cell's HTML
@@ -37,6 +40,7 @@ Loaded from ``_config.yml`` (``sphinx: local_extensions: {book_site: _ext}``). I
 from __future__ import annotations
 
 import html
+import os
 import re
 import shutil
 from pathlib import Path
@@ -50,6 +54,9 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+#: Set by `make book`: explorer cells show precomputed players and never create a widget (a
+#: widget view in an executed output is then a warning, an error under -W).
+STATIC_ENV = "SGDSIM_STATIC_BUILD"
 #: What an explorer cell shows when the build executed it (sgdsim.widgets.StaticExplorer).
 STATIC_EXPLORER = 'data-sgdsim-explorer="1"'
 
@@ -211,6 +218,12 @@ def process_doctree(app: Sphinx, doctree: nodes.document) -> None:
             continue
         text = raw.astext()
         if (WIDGET_VIEW in text and text.lstrip().startswith("<script")) or STATIC_EXPLORER in text:
+            if WIDGET_VIEW in text and os.environ.get(STATIC_ENV):
+                logger.warning(
+                    "%s: a widget was created while %s=%s (make book): an explorer cell must "
+                    "return its player (sgdsim.widgets.static_view) before it touches ipywidgets",
+                    _cell_label(raw), STATIC_ENV, os.environ[STATIC_ENV], location=raw,
+                    type="book_site", subtype="widget")
             raw.replace_self(launch_note(app, docname))
             widgets += 1
             continue

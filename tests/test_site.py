@@ -156,3 +156,47 @@ def test_inline_math_never_continues_on_a_line_read_as_a_list_item():
                 bad.append((name, line.strip()[:60]))
             open_math ^= len(re.findall(r"(?<![\\$])\$(?!\$)", line)) % 2 == 1
     assert not bad, f"inline math broken by a list marker: {bad}"
+
+
+def _doctree_with_widget_view():
+    from docutils import nodes
+    from docutils.utils import new_document
+    from docutils.frontend import get_default_settings
+    from docutils.parsers.rst import Parser
+
+    doc = new_document("<test>", get_default_settings(Parser))
+    cell = nodes.container(cell_index=7)
+    cell += nodes.raw("", '<script type="application/vnd.jupyter.widget-view+json">{}</script>',
+                      format="html")
+    doc += cell
+    return doc
+
+
+@pytest.mark.parametrize("static", ["1", None])
+def test_a_widget_created_in_a_static_build_is_a_build_warning(static, monkeypatch):
+    """`make book` (SGDSIM_STATIC_BUILD=1) must never create a widget: a widget view in an
+    executed output is then a warning (an error under -W), naming the cell; without the
+    variable it is only replaced by the launch note."""
+    import sys
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(ROOT / "_ext"))
+    try:
+        import book_site
+    finally:
+        sys.path.pop(0)
+    if static is None:
+        monkeypatch.delenv(book_site.STATIC_ENV, raising=False)
+    else:
+        monkeypatch.setenv(book_site.STATIC_ENV, static)
+    warned = []
+    monkeypatch.setattr(book_site.logger, "warning", lambda msg, *a, **k: warned.append(msg % a))
+    env = SimpleNamespace(docname="chapters/x", nb_metadata={})
+    app = SimpleNamespace(env=env, config=SimpleNamespace(html_theme_options={}))
+    doc = _doctree_with_widget_view()
+    book_site.process_doctree(app, doc)
+    assert "book-widget-launch" in doc.pformat()
+    if static is None:
+        assert warned == []
+    else:
+        assert len(warned) == 1 and "cell 7" in warned[0] and "widget was created" in warned[0]
