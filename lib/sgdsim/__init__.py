@@ -36,7 +36,7 @@ from .dynamics import (
     sgd,
     stationary_samples,
 )
-from .estimators import Estimate, autocorr_time, batch_means, chain_mean, loglog_slope, weighted_fit
+from .estimators import Estimate, autocorr_time, chain_mean, loglog_slope, weighted_fit
 from .gibbs import fit_temperature, gibbs_density, sgd_stationary_density, temperature
 from .laws import (
     expected_excess_loss,
@@ -69,7 +69,7 @@ __all__ = [
     "expected_excess_loss", "temperature", "gibbs_density", "fit_temperature",
     "sgd_stationary_density",
     # estimators and claims
-    "Estimate", "chain_mean", "batch_means", "autocorr_time", "weighted_fit", "loglog_slope",
+    "Estimate", "chain_mean", "autocorr_time", "weighted_fit", "loglog_slope",
     "Claims", "ClaimFailed",
     # modules
     "laws", "gibbs", "fokker_planck", "estimators", "schedules", "plotting", "datasets",
