@@ -8,17 +8,6 @@ import numbers
 
 import numpy as np
 
-__all__ = [
-    "as_generator",
-    "as_positive_int",
-    "as_finite_array",
-    "as_rates",
-    "as_chains",
-    "as_symmetric_psd",
-    "as_nonnegative",
-]
-
-
 def as_generator(rng) -> np.random.Generator:
     """A Generator for ``rng``: a Generator (used as is), an integer seed or a SeedSequence.
 

@@ -155,10 +155,6 @@ class Record:
     note: str = ""
 
     @property
-    def statistical(self) -> bool:
-        return self.stderr is not None
-
-    @property
     def sigmas(self) -> float | None:
         """Deviation (measured − predicted) in standard errors."""
         if self.stderr is None or self.predicted is None or self.measured is None:
@@ -328,13 +324,6 @@ class Claims:
             raise ClaimFailed(f"{self.chapter}: {rec.kind} failed -- {rec.text(10_000)}"
                               + (f" [test: {self._test_text(rec)}]"))
 
-    @property
-    def last(self) -> Record:
-        """The record made last."""
-        if not self.records:
-            raise ValueError("no claim has been recorded yet")
-        return self.records[-1]
-
     @staticmethod
     def _test_text(rec: Record) -> str:
         parts = []
@@ -386,8 +375,7 @@ class Claims:
 
         Passes when every tolerance given holds: :math:`|m - p| \le z\,\mathrm{se}` (``stderr``,
         or a measured Estimate's) and :math:`|m - p| \le \mathrm{atol} + \mathrm{rtol}\,|p|`;
-        raises :class:`ClaimFailed` otherwise. ``name`` says what is claimed (a table row);
-        the record is :attr:`last`.
+        raises :class:`ClaimFailed` otherwise. ``name`` says what is claimed (a table row).
         """
         fields, ok = self._test(name, measured, predicted, stderr, rtol, atol, z, "check")
         return self._add(kind="claim", passed=ok, note=note, **fields)

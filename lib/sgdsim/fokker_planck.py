@@ -146,21 +146,6 @@ class FokkerPlanck1D:
         r"""The discrete Gibbs density :math:`p_i = e^{-U(x_i)/D}/Z`."""
         return self._pi / self.widths
 
-    def mass(self, p) -> float:
-        r"""Total mass :math:`\sum_i w_i p_i`."""
-        return float(np.sum(self._masses(p)))
-
-    def mean(self, p) -> float:
-        """Mean position under ``p`` (normalized to its mass)."""
-        m = self._masses(p)
-        return float(m @ self.centers / m.sum())
-
-    def var(self, p) -> float:
-        """Variance of the position under ``p`` (cell-centre quadrature)."""
-        m = self._masses(p)
-        mu = m @ self.centers / m.sum()
-        return float(m @ (self.centers - mu) ** 2 / m.sum())
-
     def point_mass(self, x0) -> np.ndarray:
         """The density with all its mass in the cell that contains ``x0``."""
         x0 = float(x0)
