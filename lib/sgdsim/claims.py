@@ -475,10 +475,6 @@ class Claims:
         self._shown = len(self.records)
         return ClaimsSummary(self.chapter, list(self.records))
 
-    def counts(self) -> dict:
-        """``{kind: number}`` over the chapter."""
-        return dict(zip(KINDS, _tally(self.records)))
-
 
 def _tally(records) -> list[int]:
     """[claims, refutations, demonstrations, passed]."""
