@@ -410,20 +410,18 @@ class Claims:
                          note=note)
 
     def _ordering(self, a, b, z, where):
-        from .estimators import Estimate
-
         for nm, e in (("a", a), ("b", b)):
             if not (hasattr(e, "value") and hasattr(e, "stderr")):
                 raise TypeError(f"{where}: {nm} must be an Estimate (value ± stderr)")
         if b.value == 0:
             raise ValueError(f"{where}: b is 0, so the ratio a/b is undefined")
-        d = Estimate(a.value - b.value, math.hypot(a.stderr, b.stderr))
+        d, d_se = a.value - b.value, math.hypot(a.stderr, b.stderr)
         r = a.value / b.value
         r_se = abs(r) * math.hypot(a.stderr / a.value if a.value else 0.0, b.stderr / b.value)
-        if not (d.stderr > 0 and r_se > 0):
+        if not (d_se > 0 and r_se > 0):
             raise ValueError(f"{where}: the estimates need positive standard errors")
         z = self.z if z is None else self._z(z)
-        s = d.value / d.stderr
+        s = d / d_se
         verdict = "lower" if s < -z else "higher" if s > z else "unresolved"
         return r, r_se, s, z, verdict
 
