@@ -31,6 +31,18 @@ __all__ = [
 ]
 
 
+def _binary(f):
+    """``f(self, b, sb)`` as an operator on a number or an :class:`Estimate` ``b ± sb``."""
+
+    def op(self, other):
+        if isinstance(other, Estimate):
+            return f(self, other.value, other.stderr)
+        if isinstance(other, (int, float, np.floating, np.integer)):
+            return f(self, float(other), 0.0)
+        return NotImplemented
+    return op
+
+
 @dataclass(frozen=True)
 class Estimate:
     r"""A value with its standard error, and first-order error propagation.
@@ -44,59 +56,37 @@ class Estimate:
     value: float
     stderr: float
 
-    @staticmethod
-    def _parts(other):
-        if isinstance(other, Estimate):
-            return other.value, other.stderr
-        if isinstance(other, (int, float, np.floating, np.integer)):
-            return float(other), 0.0
-        return None
-
-    def __add__(self, other):
-        o = self._parts(other)
-        if o is None:
-            return NotImplemented
-        return Estimate(self.value + o[0], float(np.hypot(self.stderr, o[1])))
+    @_binary
+    def __add__(self, b, sb):
+        return Estimate(self.value + b, float(np.hypot(self.stderr, sb)))
 
     __radd__ = __add__
 
     def __neg__(self):
         return Estimate(-self.value, self.stderr)
 
-    def __sub__(self, other):
-        o = self._parts(other)
-        if o is None:
-            return NotImplemented
-        return Estimate(self.value - o[0], float(np.hypot(self.stderr, o[1])))
+    @_binary
+    def __sub__(self, b, sb):
+        return Estimate(self.value - b, float(np.hypot(self.stderr, sb)))
 
     def __rsub__(self, other):
         return (-self).__add__(other)
 
-    def __mul__(self, other):
-        o = self._parts(other)
-        if o is None:
-            return NotImplemented
-        v = self.value * o[0]
-        # d(ab) = b da + a db
-        return Estimate(v, float(np.hypot(o[0] * self.stderr, self.value * o[1])))
+    @_binary
+    def __mul__(self, b, sb):  # d(ab) = b da + a db
+        return Estimate(self.value * b, float(np.hypot(b * self.stderr, self.value * sb)))
 
     __rmul__ = __mul__
 
-    def __truediv__(self, other):
-        o = self._parts(other)
-        if o is None:
-            return NotImplemented
-        if o[0] == 0:
+    @_binary
+    def __truediv__(self, b, sb):  # d(a/b) = da / b - a db / b^2
+        if b == 0:
             raise ZeroDivisionError("Estimate divided by zero")
-        v = self.value / o[0]
-        # d(a/b) = da / b - a db / b^2
-        return Estimate(v, float(np.hypot(self.stderr / o[0], self.value * o[1] / o[0] ** 2)))
+        return Estimate(self.value / b, float(np.hypot(self.stderr / b, self.value * sb / b**2)))
 
-    def __rtruediv__(self, other):
-        o = self._parts(other)
-        if o is None:
-            return NotImplemented
-        return Estimate(o[0], o[1]) / self
+    @_binary
+    def __rtruediv__(self, a, sa):
+        return Estimate(a, sa) / self
 
     def __pow__(self, p):
         if not isinstance(p, (int, float, np.integer, np.floating)):
