@@ -55,12 +55,9 @@ class DivergenceError(FloatingPointError):
 
 @dataclass(frozen=True)
 class Trajectory:
-    r"""Recorded states of a run.
-
-    ``phi`` (records, chains, dim); ``time`` (records,): for SGD and gradient descent the sum
-    of the rates so far, :math:`t_k = \sum_{j<k}\eta_j`, else the ODE/SDE time; ``step``
-    (records,): updates made before each record (``-1`` for the adaptive gradient flow).
-    """
+    r"""Recorded states: ``phi`` (records, chains, dim), ``time`` (the summed rates
+    :math:`\sum_{j<k}\eta_j` for SGD and GD, else the ODE/SDE time) and ``step`` (updates made;
+    ``-1`` for the adaptive gradient flow)."""
 
     phi: np.ndarray
     time: np.ndarray
@@ -103,9 +100,8 @@ def iterate_map(what, problem, phi, rates, direction, record_every, max_norm,
                 knob="learning rate") -> Trajectory:
     r"""Run :math:`\Phi_{k+1} = \Phi_k - r_k\,d(\Phi_k)` over chains and record.
 
-    The one loop behind every iterated map: ``direction`` maps the ``(chains, dim)`` state to
-    :math:`d`, ``rates`` has one entry per step; a divergence raises :class:`DivergenceError`
-    naming ``what`` and the ``knob`` to lower.
+    The one loop behind every iterated map (``rates`` one per step); a divergence raises
+    :class:`DivergenceError` naming ``what`` and the ``knob`` to lower.
     """
     steps = rates.shape[0]
     max_norm = float(max_norm)
@@ -150,11 +146,8 @@ def iterate_map(what, problem, phi, rates, direction, record_every, max_norm,
 
 def gradient_descent(problem, phi0, lr, steps, *, chains=None, record_every=1,
                      max_norm=1e8) -> Trajectory:
-    r"""Full-batch gradient descent :math:`\Phi_{k+1} = \Phi_k - \eta_k\, g(\Phi_k)`.
-
-    Euler's method for the gradient flow :math:`\dot\Phi = -g(\Phi)` with time step
-    :math:`\eta_k`; ``time`` is the cumulative sum of rates.
-    """
+    r"""Full-batch gradient descent :math:`\Phi_{k+1} = \Phi_k - \eta_k\, g(\Phi_k)`: Euler's
+    method for the gradient flow with time step :math:`\eta_k`."""
     steps = as_positive_int(steps, "steps", minimum=0)
     rates = as_rates(lr, steps)
     phi = as_chains(phi0, problem.dim, chains)
@@ -167,12 +160,8 @@ SAMPLINGS = ("replacement", "reshuffle")
 
 
 def _reshuffled_batches(problem, batch_size, gen):
-    """``sample(phi)``: minibatch gradients that walk through a fresh permutation each epoch.
-
-    An epoch is ``n // batch_size`` steps; at its start every chain draws its own permutation
-    (``gen.permuted``), and step ``j`` uses its positions ``jB, ..., jB + B - 1`` (the last
-    ``n mod B`` examples sit the epoch out, as with ``drop_last``).
-    """
+    """``sample(phi)``: step ``j`` of an epoch (``n // B`` steps) takes positions ``jB..jB+B-1``
+    of each chain's fresh permutation (the last ``n mod B`` sit out, as with ``drop_last``)."""
     n = getattr(problem, "n", None)
     if n is None:
         raise ValueError(

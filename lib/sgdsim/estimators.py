@@ -114,11 +114,8 @@ class Estimate:
 
 
 def chain_mean(samples) -> Estimate:
-    r"""Mean over time and chains, :math:`\bar x = \frac1C\sum_c \bar x_c`, with standard error
-    :math:`s(\bar x_c)/\sqrt C` from the chains' time averages.
-
-    ``samples`` (records, chains) or (chains,), at least 2 chains, burn-in discarded.
-    """
+    r"""Mean over time and chains :math:`\frac1C\sum_c \bar x_c`, standard error
+    :math:`s(\bar x_c)/\sqrt C`; ``samples`` (records, chains) or (chains,), burn-in dropped."""
     x = as_finite_array(samples, "samples", ndim=(1, 2))
     per_chain = x if x.ndim == 1 else x.mean(axis=0)
     c = per_chain.size
@@ -130,9 +127,8 @@ def chain_mean(samples) -> Estimate:
 def autocorr_time(series, c: float = 5.0) -> float:
     r"""Integrated autocorrelation time :math:`\tau = 1 + 2\sum_{t\ge1}\rho(t)`.
 
-    FFT autocorrelation (averaged over chains for ``series`` of shape (n, chains)) and Sokal's
-    window: the sum is cut at the smallest :math:`M \ge c\,\tau(M)`. For AR(1) with
-    coefficient :math:`a`, :math:`\tau = (1+a)/(1-a)`.
+    FFT autocorrelation (averaged over the chains of a (n, chains) ``series``), cut by Sokal's
+    window at the smallest :math:`M \ge c\,\tau(M)`. AR(1): :math:`\tau = (1+a)/(1-a)`.
     """
     x = as_finite_array(series, "series", ndim=(1, 2))
     if x.ndim == 1:
@@ -201,11 +197,8 @@ def weighted_fit(x, y, yerr, powers=(0, 1)) -> Fit:
 
 
 def loglog_slope(x, y) -> Fit:
-    r"""Ordinary least-squares line through :math:`(\log x, \log y)`.
-
-    ``coef[1]`` is the order :math:`p` in :math:`y \approx C x^p`; its standard error comes from
-    the residual scatter (``dof`` = n - 2).
-    """
+    r"""Least-squares line through :math:`(\log x, \log y)`: ``coef[1]`` is :math:`p` in
+    :math:`y \approx C x^p`, its error from the residual scatter (``dof`` = n - 2)."""
     x = as_finite_array(x, "x", ndim=1)
     y = as_finite_array(y, "y", shape=(x.size,))
     if np.any(x <= 0) or np.any(y <= 0):
@@ -235,9 +228,8 @@ def cumulants(x, groups: int = 20) -> Cumulants:
     r"""Variance, skewness :math:`\kappa_3/\kappa_2^{3/2}` and excess kurtosis
     :math:`\kappa_4/\kappa_2^2` of i.i.d. draws ``x``, with standard errors.
 
-    Fisher's k-statistics in each of ``groups`` equal groups (at least 8 draws each); the
-    mean over groups, with the groups' spread as error. The ratios carry a bias of order
-    1/(group size).
+    Fisher's k-statistics averaged over ``groups`` equal groups (>= 8 draws each), with the
+    groups' spread as error; the ratios carry a bias of order 1/(group size).
     """
     x = as_finite_array(x, "x", ndim=1)
     k = as_positive_int(groups, "groups", minimum=2)
@@ -310,14 +302,10 @@ class MatrixEstimate:
 def virial_matrix(problem, phi, center=None) -> MatrixEstimate:
     r"""Estimate :math:`V_{ij} = E[(\Phi-c)_i\, g_j(\Phi)]` from stationary samples.
 
-    For a Gibbs law :math:`e^{-\mathcal L/T}`, :math:`V = T\,I` exactly, for any
-    loss and any centre :math:`c`; for a product law
-    :math:`\prod_k e^{-\mathcal L_k(\phi_k)/T_k}` of a separable loss,
-    :math:`V = \mathrm{diag}(T_k)`. So the diagonal measures per-coordinate
-    temperatures and the off-diagonal entries (and unequal diagonal ones)
-    measure how far the law is from Gibbs. On a quadratic, :math:`V = CH`. ``phi``: stationary
-    samples (records, chains, dim), at least 2 chains; ``center`` defaults to :math:`\Phi^*`;
-    errors from the spread of the chains' time averages.
+    A Gibbs law :math:`e^{-\mathcal L/T}` has :math:`V = T\,I` for any loss and centre
+    :math:`c` (default :math:`\Phi^*`); a product law of a separable loss has
+    :math:`V = \mathrm{diag}(T_k)`; on a quadratic :math:`V = CH`. ``phi`` (records, chains,
+    dim); errors from the spread of the chains' time averages.
     """
     phi = as_finite_array(phi, "phi", ndim=3)
     c = problem.minimizer() if center is None else as_finite_array(
@@ -334,9 +322,8 @@ def virial_matrix(problem, phi, center=None) -> MatrixEstimate:
 def ratio_of_means(numerator, denominator) -> Estimate:
     r"""Estimate :math:`E[a]/E[b]` from paired samples, with a delta-method standard error.
 
-    With the chains' time averages :math:`(\bar a_c, \bar b_c)`: :math:`R = \bar a/\bar b`,
-    :math:`\mathrm{se}(R) = s(\bar a_c - R\,\bar b_c) / (\sqrt C\,|\bar b|)`.
-    """
+    From the chains' time averages: :math:`R = \bar a/\bar b`,
+    :math:`\mathrm{se}(R) = s(\bar a_c - R\,\bar b_c) / (\sqrt C\,|\bar b|)`."""
     a = as_finite_array(numerator, "numerator", ndim=(1, 2))
     b = as_finite_array(denominator, "denominator", shape=a.shape)
     if a.ndim == 2:
