@@ -147,7 +147,7 @@ def as_nonnegative(value, name: str) -> np.ndarray:
     """``value`` as a float array of finite entries >= 0."""
     arr = np.asarray(value, dtype=float)
     if np.any(~np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"{name} must be finite and >= 0")
+        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
     return arr
 
 

@@ -275,12 +275,13 @@ def _value_and_stderr(measured, stderr, where):
     return m, stderr
 
 
-def _as_tol(name, v, where):
+def _bound(v, what, *, positive=False):
+    """``v`` as a finite float >= 0 (> 0 if ``positive``); ``None`` stays ``None``."""
     if v is None:
         return None
     v = float(v)
-    if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"{where}: {name} must be finite and >= 0, got {v!r}")
+    if not (math.isfinite(v) and (v > 0 if positive else v >= 0)):
+        raise ValueError(f"{what} must be finite and {'>' if positive else '>='} 0, got {v!r}")
     return v
 
 
@@ -304,10 +305,7 @@ class Claims:
 
     @staticmethod
     def _z(z) -> float:
-        z = float(z)
-        if not (math.isfinite(z) and z > 0):
-            raise ValueError(f"z must be finite and > 0, got {z!r}")
-        return z
+        return _bound(z, "z", positive=True)
 
     def section(self, title: str) -> "Claims":
         """Start a section: the records that follow belong to it (until the next section)."""
@@ -347,8 +345,8 @@ class Claims:
             raise TypeError(f"{where}({name!r}): predicted must be a number") from None
         if not math.isfinite(p):
             raise ValueError(f"{where}({name!r}): the prediction is {p}")
-        rtol = _as_tol("rtol", rtol, f"{where}({name!r})")
-        atol = _as_tol("atol", atol, f"{where}({name!r})")
+        rtol = _bound(rtol, f"{where}({name!r}): rtol")
+        atol = _bound(atol, f"{where}({name!r}): atol")
         if se is None and rtol is None and atol is None:
             raise ValueError(f"{where}({name!r}) needs a tolerance: a measured Estimate, "
                              "stderr=, rtol= or atol=")

@@ -19,6 +19,7 @@ from ._validation import (
     as_chains,
     as_finite_array,
     as_generator,
+    as_nonnegative,
     as_positive_float,
     as_positive_int,
     as_rate,
@@ -338,9 +339,7 @@ def stationary_samples(problem, lr, *, chains, rng, run_time, burn_in=None, reco
                              "burn_in= explicitly")
         burn_in = 8.0 / float(lam[0])
     run_time = as_positive_float(run_time, "run_time")
-    burn_in = float(burn_in)
-    if not (np.isfinite(burn_in) and burn_in >= 0):
-        raise ValueError(f"burn_in must be finite and >= 0, got {burn_in!r}")
+    burn_in = float(as_nonnegative(burn_in, "burn_in"))
     records = (int(min(2000, max(20, math.ceil(2.0 * run_time * float(lam[-1])))))
                if records is None else as_positive_int(records, "records"))
     burn = int(math.ceil(burn_in / eta))

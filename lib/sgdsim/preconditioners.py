@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_finite_array, as_symmetric_psd
+from ._validation import as_finite_array, as_nonnegative, as_symmetric_psd
 
 __all__ = ["Diagonal", "Dense", "ChainRates", "RMSProp", "RunningVariance", "as_preconditioner"]
 
@@ -18,9 +18,7 @@ __all__ = ["Diagonal", "Dense", "ChainRates", "RMSProp", "RunningVariance", "as_
 def _beta_eps(beta, eps):
     if not (np.isfinite(beta) and 0.0 <= beta < 1.0):
         raise ValueError(f"beta must be in [0, 1), got {beta!r}")
-    if not (np.isfinite(eps) and eps >= 0.0):
-        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
-    return float(beta), float(eps)
+    return float(beta), float(as_nonnegative(eps, "eps"))
 
 
 def _nonnegative_rates(values, name, what):

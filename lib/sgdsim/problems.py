@@ -24,6 +24,7 @@ import numpy as np
 from ._validation import (
     as_finite_array,
     as_generator,
+    as_nonnegative,
     as_positive_float,
     as_positive_int,
     as_symmetric_psd,
@@ -278,9 +279,7 @@ class LogisticRegression(_FiniteSum):
             self.y = 2.0 * self.y - 1.0
         elif not labels <= {-1.0, 1.0}:
             raise ValueError(f"labels must be in {{0, 1}} or {{-1, +1}}, got {sorted(labels)}")
-        if not (np.isfinite(l2) and l2 >= 0):
-            raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
-        self.l2 = float(l2)
+        self.l2 = float(as_nonnegative(l2, "l2"))
         self._phi_star = None
 
     def _margins(self, phi):
@@ -442,8 +441,7 @@ def double_well(barrier: float = 1.0, width: float = 1.0, tilt: float = 0.0,
     as_positive_float(width, "width")
     if not np.isfinite(tilt):
         raise ValueError(f"tilt must be finite, got {tilt!r}")
-    if not (np.isfinite(noise_var) and noise_var >= 0):
-        raise ValueError(f"noise_var must be a finite number >= 0, got {noise_var!r}")
+    as_nonnegative(noise_var, "noise_var")
     h, w, c = float(barrier), float(width), float(tilt)
 
     def loss(phi):
