@@ -305,7 +305,7 @@ class Claims:
 
     @staticmethod
     def _z(z) -> float:
-        return _bound(z, "z", positive=True)
+        return _bound(float(z), "z", positive=True)
 
     def section(self, title: str) -> "Claims":
         """Start a section: the records that follow belong to it (until the next section)."""
