@@ -76,17 +76,14 @@ def gibbs_density(loss, grid, temperature):
 def fit_temperature(loss_samples, loss, grid) -> Estimate:
     r"""Maximum-likelihood temperature of samples under :math:`p_T \propto e^{-\mathcal L/T}`.
 
-    The Gibbs densities form an exponential family with sufficient statistic
-    :math:`\mathcal L`, so the likelihood equation is moment matching:
-    :math:`\hat T` solves :math:`E_{\hat T}[\mathcal L] = \overline{\mathcal L}`,
-    the sample mean of the loss. The standard error follows by the delta method,
+    An exponential family in :math:`\mathcal L`: :math:`\hat T` solves
+    :math:`E_{\hat T}[\mathcal L] = \overline{\mathcal L}`, with the delta-method error
 
     .. math:: \operatorname{se}(\hat T) = \operatorname{se}(\overline{\mathcal L})\,
               \hat T^2 / \operatorname{Var}_{\hat T}[\mathcal L],
 
-    with :math:`\operatorname{se}(\overline{\mathcal L})` from :func:`sgdsim.chain_mean` of
-    ``loss_samples`` (records, chains) after burn-in, valid whatever the autocorrelation
-    along the chains; ``loss_samples`` may also be an :class:`Estimate` of the mean loss.
+    :math:`\operatorname{se}(\overline{\mathcal L})` from :func:`sgdsim.chain_mean` of
+    ``loss_samples`` (records, chains), or given as an :class:`Estimate` of the mean loss.
     """
     from scipy.optimize import brentq
 
@@ -237,25 +234,15 @@ def rmsprop_temperature_factor(beta=0.9, *, rng, chains=4000, steps=None,
                                sampler=None) -> Estimate:
     r"""The constant :math:`c(\beta)` in RMSProp's temperature :math:`T = c(\beta)\,\eta\sigma/2`.
 
-    Near a minimum of a coordinate with curvature :math:`h` and noise
-    :math:`\hat g = h\delta + \sigma z`, RMSProp's mean square is
-    :math:`v = \sigma^2 w` with :math:`w \leftarrow \beta w + (1-\beta) z^2`.
-    When :math:`\delta` moves slowly (:math:`\eta h/\sigma \ll 1-\beta`) it sees
-
-    * a mean restoring rate :math:`(\eta h/\sigma)\,\kappa`,
-      :math:`\kappa = E[w^{-1/2}] - (1-\beta)\,E[z^2 w^{-3/2}]` (the derivative of
-      the mean step :math:`E[\hat g/\sqrt v]` with respect to the mean gradient; the
-      second term is there because :math:`v` contains the current :math:`\hat g^2`);
-    * a step-noise variance :math:`\eta^2\,\nu`, :math:`\nu = E[z^2/w]`,
-
-    so :math:`\operatorname{Var}\delta = \eta\sigma\nu/(2h\kappa)` and
-    :math:`T = h\operatorname{Var}\delta = c(\beta)\,\eta\sigma/2` with
-    :math:`c = \nu/\kappa`. The expectations are over the stationary law of
-    :math:`w`, estimated by Monte Carlo over ``chains`` copies of :math:`w`, ``steps`` samples
-    each (default :math:`\max(2000, 400/(1-\beta))`) after a burn-in of :math:`40/(1-\beta)`;
-    the standard error is the delta method's over chains. :math:`c \to 1` as
-    :math:`\beta \to 1`. ``sampler(rng, shape)`` draws :math:`z` (unit variance, symmetric;
-    default standard normal): :math:`c` depends on its law.
+    With noise :math:`\hat g = h\delta + \sigma z` near a minimum, :math:`v = \sigma^2 w`,
+    :math:`w \leftarrow \beta w + (1-\beta) z^2`. For slow :math:`\delta`
+    (:math:`\eta h/\sigma \ll 1-\beta`) the mean restoring rate is :math:`(\eta h/\sigma)\kappa`,
+    :math:`\kappa = E[w^{-1/2}] - (1-\beta)\,E[z^2 w^{-3/2}]` (:math:`v` holds the current
+    :math:`\hat g^2`), and the step variance :math:`\eta^2\nu`, :math:`\nu = E[z^2/w]`; so
+    :math:`T = h\operatorname{Var}\delta = c\,\eta\sigma/2`, :math:`c = \nu/\kappa \to 1` as
+    :math:`\beta \to 1`. Monte Carlo over ``chains`` copies of :math:`w`, ``steps`` samples each
+    (default :math:`\max(2000, 400/(1-\beta))`) after a burn-in of :math:`40/(1-\beta)`, with a
+    delta-method error over chains; ``sampler(rng, shape)`` draws :math:`z` (default normal).
     """
     RMSProp(beta=beta)  # validates beta
     gen = as_generator(rng)
@@ -293,11 +280,9 @@ def rmsprop_temperature_factor(beta=0.9, *, rng, chains=4000, steps=None,
 def rmsprop_temperature(lr, noise_std, batch_size=1, factor=1.0):
     r"""RMSProp's small-rate temperature :math:`T = c\,\eta\,\sigma/(2\sqrt B)`.
 
-    Near the minimum :math:`v \approx \sigma^2/B`, so the effective rate is
-    :math:`\eta\sqrt B/\sigma` and :math:`T = (\eta\sqrt B/\sigma)\,(\sigma^2/B)/2`:
-    proportional to :math:`\sigma` (not :math:`\sigma^2`) and to :math:`1/\sqrt B`
-    (not :math:`1/B`). ``factor`` is :math:`c(\beta)` from
-    :func:`rmsprop_temperature_factor` (1 in the :math:`\beta \to 1` limit).
+    Near the minimum :math:`v \approx \sigma^2/B`: the effective rate is
+    :math:`\eta\sqrt B/\sigma` and :math:`T = (\eta\sqrt B/\sigma)(\sigma^2/B)/2`. ``factor`` is
+    :math:`c(\beta)` from :func:`rmsprop_temperature_factor` (1 as :math:`\beta \to 1`).
     """
     lr = as_nonnegative(lr, "lr")
     sd = as_nonnegative(noise_std, "noise_std")

@@ -172,21 +172,17 @@ def expected_excess_loss(hessian, noise_cov, lr, steps, *, delta0=None, cov0=Non
                          batch_size=1, preconditioner=None) -> np.ndarray:
     r"""Exact :math:`E[\mathcal L(\Phi_k)] - \mathcal L^*` of SGD on a quadratic, step by step.
 
-    From a start with mean offset ``delta0`` :math:`\delta_0 = E\Phi_0 - \Phi^*` and covariance
-    ``cov0`` :math:`C_0` (both default 0), after ``steps`` :math:`k` steps (an int or an
-    array of them; the result has its shape). In the module's variables, with
-    :math:`\tilde H = Q\,\mathrm{diag}(\mu)\,Q^\top` and :math:`\lambda_a = 1 - \eta\mu_a`,
+    From mean offset ``delta0`` :math:`\delta_0` and covariance ``cov0`` :math:`C_0` (default 0),
+    after ``steps`` :math:`k` (an int or an array); with :math:`\tilde H = Q\,\mathrm{diag}(\mu)
+    \,Q^\top` and :math:`\lambda_a = 1 - \eta\mu_a`,
 
     .. math::
         E[\mathcal L_k] - \mathcal L^* = \tfrac12\sum_a \mu_a\Bigl(\lambda_a^{2k}
         \bigl(m_a^2 + D_{aa}\bigr) + N_{aa}\,\frac{1-\lambda_a^{2k}}{1-\lambda_a^2}\Bigr),
 
     :math:`m = Q^\top R^{-1}\delta_0`, :math:`D = Q^\top R^{-1} C_0 R^{-1} Q`,
-    :math:`N = \eta^2 Q^\top\tilde\Sigma Q/B`: each eigendirection relaxes geometrically,
-    at rate :math:`\lambda_a^2` per step, to its stationary share. Exact at every rate (also
-    an unstable one, where it grows). Started from the stationary law of a previous rate
-    (``cov0 = sgd_stationary_cov(H, Sigma, previous)``) it is the relaxation after a
-    learning-rate drop; as :math:`k \to \infty` it tends to :func:`stationary_excess_loss`.
+    :math:`N = \eta^2 Q^\top\tilde\Sigma Q/B`. Exact at every rate; from
+    ``cov0 = sgd_stationary_cov(H, Sigma, previous)`` it is the relaxation after a rate drop.
     """
     h, r, ht, st = _tilde(hessian, noise_cov, preconditioner, definite=False)
     dim = h.shape[0]
@@ -224,9 +220,8 @@ def block_update_law(hessian, noise_cov, delta0, lr, block, batch_size=1):
         E\,u = \frac{(I - A^L)\,e_0}{L\,\eta}, \qquad
         \operatorname{Cov} u = \frac{1}{L^2} \sum_{m=0}^{L-1} A^m\,\frac{\Sigma}{B}\,A^m .
 
-    As the block's time :math:`L\eta \to 0`, :math:`E\,u \to H e_0 = g(\Phi_0)` and
-    :math:`\operatorname{Cov} u \to \Sigma/(BL)`: the average update is the gradient plus
-    noise whose variance falls like one over the block length. Returns :class:`Moments`.
+    As :math:`L\eta \to 0`, :math:`E\,u \to g(\Phi_0)` and :math:`\operatorname{Cov} u \to
+    \Sigma/(BL)`. Returns :class:`Moments`.
     """
     h, s = _matrices(hessian, noise_cov, definite=False)
     d = h.shape[0]
@@ -314,20 +309,16 @@ def quadratic_moments(problem, phi0, times, *, lr, method="sgd", dt=None, batch_
 
 
 def linear_noise_cov(problem, phi0, times, *, lr, batch_size=1, rtol=1e-9, atol=1e-12):
-    r"""Gradient-flow path and the covariance of SGD around it to first order in :math:`\eta`.
-
-    For small :math:`\eta`, SGD from :math:`\Phi_0` stays within :math:`O(\sqrt\eta)` of the
-    gradient flow :math:`\bar\Phi(t)`, and the fluctuation is approximately Gaussian with
-    covariance :math:`C(t)` solving the linearized (Lyapunov) equation
+    r"""Gradient-flow path and the covariance of SGD around it to first order in :math:`\eta`
+    (van Kampen's linear-noise approximation):
 
     .. math::
         \dot{\bar\Phi} = -g(\bar\Phi), \qquad
         \dot C = -H(\bar\Phi)\,C - C\,H(\bar\Phi) + \eta\,\Sigma(\bar\Phi)/B,
         \qquad C(0) = 0
 
-    (van Kampen's linear-noise approximation), so
-    :math:`E\|\Phi(t) - \bar\Phi(t)\|^2 = \operatorname{tr} C(t)\,(1 + O(\eta))`. ``times`` are
-    non-decreasing, >= 0; returns :class:`Moments`, the flow's path (m, dim) and ``cov``.
+    so :math:`E\|\Phi(t) - \bar\Phi(t)\|^2 = \operatorname{tr} C(t)\,(1 + O(\eta))`. Returns
+    :class:`Moments`: the path (m, dim) and ``cov`` at the non-decreasing ``times``.
     """
     from scipy.integrate import solve_ivp
 

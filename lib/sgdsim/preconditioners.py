@@ -94,10 +94,9 @@ class RunningVariance:
         d = \frac{\hat g}{s^2 + \epsilon}, \quad
         s^2 = \frac{v}{1-\beta^t} - \Bigl(\frac{m}{1-\beta^t}\Bigr)^2,
 
-    elementwise and per chain, with :math:`m, v` from the previous steps and Adam's bias
-    correction. The first ``warmup`` steps (default :math:`\lceil 1/(1-\beta)\rceil`) only
-    fill the averages (:math:`d = 0`). Unlike RMSProp's, :math:`s^2` tracks the minibatch
-    variance :math:`\sigma_k^2/B`, so the rate approaches :math:`\eta'B/\sigma_k^2`.
+    elementwise and per chain, :math:`m, v` from the previous steps; the first ``warmup`` steps
+    (default :math:`\lceil 1/(1-\beta)\rceil`) only fill the averages. :math:`s^2` tracks
+    :math:`\sigma_k^2/B`, so the rate approaches :math:`\eta'B/\sigma_k^2`.
     """
 
     def __init__(self, beta: float = 0.99, eps: float = 1e-8, warmup=None):

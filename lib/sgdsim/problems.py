@@ -111,12 +111,8 @@ class _FiniteSum(Problem):
 
     def noise_cov(self, phi=None) -> np.ndarray:
         if phi is None:
-            if not self.noise_is_constant:
-                raise ValueError(
-                    f"the gradient noise of {type(self).__name__} depends on the parameters; "
-                    "pass phi"
-                )
-            phi = np.zeros(self.dim)
+            raise ValueError(f"the gradient noise of {type(self).__name__} depends on the "
+                             "parameters; pass phi")
         gi = self.example_grads(phi)
         d = gi - gi.mean(axis=-2, keepdims=True)
         return np.einsum("...ni,...nj->...ij", d, d) / self.n
@@ -133,19 +129,11 @@ class _FiniteSum(Problem):
 
 
 class Quadratic(_FiniteSum):
-    r"""Finite sum of quadratics with a shared Hessian,
-    :math:`\mathcal{L}_i(\Phi) = \tfrac12 (\Phi - a_i)^\top H (\Phi - a_i)`.
+    r"""Quadratics with a shared Hessian, :math:`\mathcal{L}_i = \tfrac12 (\Phi - a_i)^\top H
+    (\Phi - a_i)`, from ``centers`` :math:`a_i` (n, dim) and PSD ``hessian`` :math:`H`.
 
-    Then :math:`g = H(\Phi - \bar a)`, :math:`\Phi^* = \bar a` (for positive definite
-    :math:`H`), and the noise is additive with constant covariance :math:`\Sigma = H C_a H`,
-    :math:`C_a = \frac1n\sum_i (a_i-\bar a)(a_i-\bar a)^\top`.
-
-    Parameters
-    ----------
-    centers : array_like, shape (n, dim), or (n,) for ``dim = 1``
-        The per-example minimizers :math:`a_i`.
-    hessian : array_like, shape (dim, dim), or float when ``dim = 1``
-        Symmetric positive semi-definite :math:`H`.
+    Then :math:`g = H(\Phi - \bar a)`, :math:`\Phi^* = \bar a`, and the noise is additive with
+    constant :math:`\Sigma = H C_a H`, :math:`C_a = \frac1n\sum_i (a_i-\bar a)(a_i-\bar a)^\top`.
     """
 
     noise_is_constant = True
@@ -365,15 +353,9 @@ class NoisyPotential(Problem):
     :math:`\hat g = \nabla U(\Phi) + \varepsilon`,
     :math:`\varepsilon \sim \mathcal N(0, \Sigma/B)`.
 
-    Parameters
-    ----------
-    loss, grad : callable
-        :math:`U` and :math:`\nabla U` of ``phi`` ``(..., dim)``, returning ``(...)`` and
-        ``(..., dim)``.
-    noise_cov : float, array_like (dim,), or array_like (dim, dim)
-        :math:`\Sigma`: isotropic (``dim`` needed, default 1), a diagonal, or a full PSD matrix.
-    minimizer : array_like (dim,), optional
-    hessian : callable of ``(..., dim)`` returning ``(..., dim, dim)``, optional
+    ``loss``, ``grad`` and (optional) ``hessian`` are callables of ``phi`` (..., dim);
+    ``noise_cov`` :math:`\Sigma` is a variance (isotropic, in ``dim`` dimensions, default 1), a
+    diagonal or a PSD matrix.
     """
 
     noise_is_constant = True
