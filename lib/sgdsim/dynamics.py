@@ -79,22 +79,17 @@ class Trajectory:
 
 def _divergence_message(what: str, problem, step: int, rate: float, max_norm: float,
                         knob: str) -> str:
-    msg = (
-        f"{what} diverged at step {step}: the parameters became non-finite or larger than "
-        f"max_norm={max_norm:g}"
-    )
-    msg += f" (learning rate there: {rate:g})." if knob == "learning rate" else "."
+    on_lr = knob == "learning rate"
+    msg = (f"{what} diverged at step {step}: the parameters became non-finite or larger than "
+           f"max_norm={max_norm:g}" + (f" (learning rate there: {rate:g})." if on_lr else "."))
     try:
         limit = problem.max_stable_lr()
     except Exception:  # no Hessian or minimizer: no hint
-        limit = None
-    if limit is not None and np.isfinite(limit):
-        msg += (
-            f" Near the minimum, gradient descent is stable only for steps below "
-            f"2/lambda_max = {limit:.4g}."
-        )
-    tail = " (or use a decaying schedule)" if knob == "learning rate" else ""
-    return msg + f" Lower the {knob}{tail}."
+        limit = float("inf")
+    if np.isfinite(limit):
+        msg += (f" Near the minimum, gradient descent is stable only for steps below "
+                f"2/lambda_max = {limit:.4g}.")
+    return msg + f" Lower the {knob}" + (" (or use a decaying schedule)." if on_lr else ".")
 
 
 def iterate_map(what, problem, phi, rates, direction, record_every, max_norm,
@@ -243,10 +238,7 @@ def langevin(problem, phi0, lr, t_end, dt, *, chains=None, rng, batch_size=1,
     :math:`\Delta t = \eta`); ``time`` is :math:`k\,\Delta t` at the records.
     """
     eta = as_rates(lr, 1)[0]
-    t_end = float(as_finite_array(t_end, "t_end", ndim=0))
-    dt = float(as_finite_array(dt, "dt", ndim=0))
-    if not (t_end > 0 and dt > 0):
-        raise ValueError(f"t_end and dt must be > 0, got t_end={t_end:g}, dt={dt:g}")
+    t_end, dt = as_rate(t_end, "t_end"), as_rate(dt, "dt")
     steps = int(round(t_end / dt))
     if steps < 1 or abs(steps * dt - t_end) > 1e-9 * t_end:
         raise ValueError(
