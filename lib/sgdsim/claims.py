@@ -8,22 +8,14 @@ A chapter makes one :class:`Claims` object and states everything it checks throu
     claims.refute("slides' slope = E g² / 8", slope_estimate, 0.894 / 2)
     claims.panel()            # the section's claims as one small table
 
-Three kinds of record (:data:`KINDS`): a **claim** (:meth:`~Claims.check`,
-:meth:`~Claims.positive`, :meth:`~Claims.compare`) tests a prediction of the lecture against an
-independent one, statistically (:math:`|m - p| \le z\,\mathrm{se}`) or numerically
-(:math:`|m - p| \le \mathrm{atol} + \mathrm{rtol}\,|p|`); a **refutation**
-(:meth:`~Claims.refute`) passes when that test fails for a wrong reading; a **demonstration**
-(:meth:`~Claims.demonstrate`, :meth:`~Claims.observe`) is shown, not tested. A failing claim or
-refutation raises :class:`ClaimFailed` at once, stopping the notebook, nbval and the build.
-
-Every tested record stores its resolving power, the smallest deviation its test would detect
-(:math:`z\,\mathrm{se}` or the tolerance, relative to :math:`|p|` when :math:`p \ne 0`). The
-display is rounded to what the statistics support (a measurement to two digits of its error,
-never a numerical check's round-off), so stored outputs are the same on every CPU; the
-full-precision records travel in the output's metadata (:data:`METADATA_KEY`), which nbval does
-not compare and the claims ledger reads. The default :math:`z = 4` (two-sided
-:math:`p = 6\times10^{-5}`) keeps the chance that a correct simulator fails any of about a
-hundred claims below 1 %, while a wrong factor 2 is many standard errors off.
+A **claim** tests a prediction against an independent one, statistically
+(:math:`|m - p| \le z\,\mathrm{se}`) or numerically (:math:`|m - p| \le \mathrm{atol} +
+\mathrm{rtol}\,|p|`); a **refutation** passes when that test fails for a wrong reading; a
+**demonstration** is shown, not tested. A failure raises :class:`ClaimFailed` at once. Each
+tested record stores the smallest deviation its test detects (:math:`z\,\mathrm{se}` or the
+tolerance). Displays are rounded to what the statistics support, so stored outputs are the same
+on every CPU; full precision travels in the output metadata (:data:`METADATA_KEY`), read by the
+ledger. With :math:`z = 4` a correct simulator fails any of ~100 claims with probability < 1 %.
 """
 
 from __future__ import annotations

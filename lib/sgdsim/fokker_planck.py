@@ -1,13 +1,7 @@
 r"""A 1-D Fokker--Planck solver for the Langevin model of SGD.
 
-The density :math:`p(x, t)` of the SDE :math:`dX = -U'(X)\,dt + \sqrt{2D}\,dW`
-obeys the Fokker--Planck equation in flux form
-
-.. math::
-    \partial_t p = -\partial_x J, \qquad J = -U'(x)\,p - D\,\partial_x p ,
-
-with zero flux through the ends. For SGD, :math:`D = \eta\sigma^2/(2B) = T`, and the
-stationary solution is the Gibbs density :math:`p \propto e^{-U/T}`.
+The density of :math:`dX = -U'(X)\,dt + \sqrt{2D}\,dW` obeys :math:`\partial_t p = -\partial_x J`,
+:math:`J = -U'p - D\,\partial_x p`, with zero flux at the ends; for SGD :math:`D = T`.
 
 Finite volumes: cells with centres :math:`x_i` and widths :math:`w_i` hold masses
 :math:`M_i = w_i p_i`; between centres (distance :math:`d_i`) the drift is taken constant and
