@@ -28,6 +28,7 @@ from ._validation import (
     as_positive_float,
     as_positive_int,
 )
+from .problems import noise_var_1d
 
 __all__ = ["FokkerPlanck1D", "bernoulli"]
 
@@ -79,13 +80,10 @@ class FokkerPlanck1D:
     def for_sgd(cls, problem, lr, edges, *, batch_size=1):
         r"""The Langevin model of SGD on a 1-D problem with constant noise,
         :math:`D = \eta\sigma^2/(2B)`."""
-        if problem.dim != 1 or not getattr(problem, "noise_is_constant", False):
-            raise ValueError("for_sgd needs a 1-D problem with constant gradient noise")
         from .gibbs import temperature
 
-        sigma2 = float(np.atleast_2d(problem.noise_cov())[0, 0])
-        t = float(temperature(lr, sigma2, batch_size))
-        return cls(problem.loss, edges, t)
+        sigma2 = noise_var_1d(problem, "for_sgd")
+        return cls(problem.loss, edges, float(temperature(lr, sigma2, batch_size)))
 
     def _build(self):
         d, u, w = self.diffusion, self.potential, self.widths

@@ -23,6 +23,7 @@ from ._validation import (
 )
 from .estimators import Estimate, chain_mean
 from .preconditioners import RMSProp
+from .problems import noise_var_1d
 
 __all__ = [
     "temperature",
@@ -170,11 +171,10 @@ def _check_rows(total, grid, mean):
 
 def _step_noise_sd(problem, lr, batch_size, what) -> tuple[float, int, float]:
     r"""(:math:`\eta`, :math:`B`, step noise :math:`\eta\sigma/\sqrt B`) of 1-D SGD, checked."""
-    if problem.dim != 1 or not getattr(problem, "noise_is_constant", False):
-        raise ValueError(f"{what} needs a 1-D problem with constant noise")
+    sigma2 = noise_var_1d(problem, what)
     eta = as_rate(lr)
     b = as_positive_int(batch_size, "batch_size")
-    sd = eta * np.sqrt(float(np.atleast_2d(problem.noise_cov())[0, 0]) / b)
+    sd = eta * np.sqrt(sigma2 / b)
     if not sd > 0:
         raise ValueError("the gradient noise is zero: SGD has no stationary density")
     return eta, b, sd

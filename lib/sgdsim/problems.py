@@ -411,6 +411,13 @@ class NoisyPotential(Problem):
         return self._min.copy()
 
 
+def noise_var_1d(problem, what: str) -> float:
+    r""":math:`\sigma^2` of a 1-D ``problem`` with constant noise; ``what`` names the caller."""
+    if problem.dim != 1 or not getattr(problem, "noise_is_constant", False):
+        raise ValueError(f"{what} needs a 1-D problem with constant noise")
+    return float(np.atleast_2d(problem.noise_cov())[0, 0])
+
+
 def double_well(barrier: float = 1.0, width: float = 1.0, tilt: float = 0.0,
                 noise_var: float = 1.0) -> NoisyPotential:
     r"""A 1-D double well :math:`U(x) = h((x/w)^2 - 1)^2 + c\,x` with gradient noise
@@ -462,11 +469,8 @@ def product_problem(x_problem, y_problem):
     :math:`T_y = \eta\sigma_y^2/2`.
     Returns a :class:`NoisyPotential` whose minimizer is the pair of the factors' minimizers.
     """
-    for name, p in (("x_problem", x_problem), ("y_problem", y_problem)):
-        if p.dim != 1 or not getattr(p, "noise_is_constant", False):
-            raise ValueError(f"{name} must be a 1-D problem with constant noise")
-    sx = float(np.atleast_2d(x_problem.noise_cov())[0, 0])
-    sy = float(np.atleast_2d(y_problem.noise_cov())[0, 0])
+    sx = noise_var_1d(x_problem, "product_problem's x_problem")
+    sy = noise_var_1d(y_problem, "product_problem's y_problem")
 
     def loss(phi):
         return x_problem.loss(phi[..., :1]) + y_problem.loss(phi[..., 1:])
