@@ -14,11 +14,6 @@ def test_breast_cancer():
     assert raw[0, 0] == 17.99
 
 
-def test_digits():
-    x, y = datasets.digits()
-    assert x.shape == (1797, 64) and x.max() == 16 and set(y) == set(range(10))
-
-
 def test_split(rng):
     x, y = np.arange(10)[:, None], np.arange(10)
     xt, yt, xv, yv = datasets.train_validation_split(x, y, 0.3, rng=rng)

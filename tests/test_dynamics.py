@@ -41,7 +41,7 @@ def test_sgd_time_is_cumulative_rate_and_records(quad2d, rng):
     np.testing.assert_array_equal(traj.step, [0, 4, 8, 12])
     np.testing.assert_allclose(traj.time, [0, 0.4, 0.5 + 0.03, 0.5 + 0.07])
     assert traj.phi.shape == (4, 3, 2)
-    assert traj.final.shape == (3, 2) and traj.chains == 3 and len(traj) == 4
+    assert traj.final.shape == (3, 2) and len(traj) == 4
     assert traj.loss(quad2d).shape == (4, 3)
 
 

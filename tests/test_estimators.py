@@ -35,16 +35,6 @@ def test_chain_mean_stderr_is_calibrated_for_correlated_chains(rng):
     assert 0.85 < z.std() < 1.3
 
 
-def test_batch_means_stderr_matches_asymptotic_formula(rng):
-    a = 0.5
-    x = _ar1(a, 200_000, 1, rng)[:, 0]
-    est = sgdsim.batch_means(x, 20)
-    # asymptotic stderr = sqrt(tau * var / n), var = 1/(1-a^2), tau = 3
-    expected = np.sqrt(3 / (1 - a * a) / x.size)
-    assert est.stderr == pytest.approx(expected, rel=0.5)
-    assert abs(est.value) < 4 * expected
-
-
 def test_weighted_fit_recovers_exact_coefficients_and_covariance():
     x = np.linspace(0.1, 1, 10)
     y = 0.25 * x + 0.1 * x**2
@@ -87,7 +77,6 @@ def test_estimate_unpacks_and_formats():
     [
         (lambda: sgdsim.chain_mean([1.0]), "2 independent chains"),
         (lambda: sgdsim.chain_mean([[np.nan, 1.0]]), "NaN"),
-        (lambda: sgdsim.batch_means(np.ones(5), 10), "too short"),
         (lambda: sgdsim.autocorr_time(np.ones(100)), "constant"),
         (lambda: sgdsim.weighted_fit([1, 2], [1, 2], [0, 1]), "yerr"),
         (lambda: sgdsim.weighted_fit([1], [1], [1], powers=(0, 1)), "at least 2"),
@@ -125,7 +114,6 @@ def test_estimate_arithmetic_errors():
     with pytest.raises(TypeError):
         e + "x"
     assert (e - e).stderr == pytest.approx(0.1 * np.sqrt(2))  # treated as independent
-    assert sgdsim.Estimate(2.0, 0.5).relative_error == 0.25
 
 
 def test_virial_matrix_of_exact_gibbs_samples_is_t_identity():

@@ -71,7 +71,6 @@ def test_quadratic_closed_forms():
     np.testing.assert_allclose(q.noise_cov(), h @ (d.T @ d / 3) @ h)
     np.testing.assert_allclose(q.minimum_loss(), np.mean(0.5 * np.einsum("ni,ij,nj->n", d, h, d)))
     assert q.max_stable_lr() == pytest.approx(1.0)
-    np.testing.assert_allclose(q.mean_sq_example_grad(), np.trace(q.noise_cov()))
 
 
 def test_linear_regression_minimizer_and_noise():

@@ -5,24 +5,11 @@ Descent: Gradient Flow and Langevin Dynamics". Parameters are arrays shaped
 ``(chains, dim)``; every random function takes ``rng=`` (a seeded
 ``numpy.random.Generator`` or an integer seed); ``lr`` is the step of every discrete method.
 
-The core, one module per concept:
-
-========================  ===================================================================
-``problems``              losses with their gradients, Hessians and gradient noise
-``dynamics``              gradient flow, gradient descent, SGD, Euler--Maruyama; stationary runs
-``preconditioners``       per-parameter rates (Diagonal, Dense, RMSProp)
-``schedules``             learning-rate schedules
-``laws``                  exact laws on quadratics (stationary covariances, excess losses, ...)
-``gibbs``                 Gibbs densities, temperatures, SGD's exact 1-D stationary law
-``fokker_planck``         a mass-conserving Fokker--Planck solver in 1-D
-``estimators``            estimates with standard errors, fits, cumulants, virials
-``claims``                claims as data: checks, refutations, demonstrations, panels
-``plotting``, ``datasets``  the book's style and its two shipped data sets
-========================  ===================================================================
-
-The book layer (:mod:`sgdsim.book`: each chapter's machinery and scenes, the claims ledger)
-and the explorers (:mod:`sgdsim.widgets`) build on the core and are imported explicitly;
-the core never imports them.
+The core has one module per concept: ``problems`` (losses, gradients, noise), ``dynamics``
+(gradient flow, GD, SGD, Euler--Maruyama), ``preconditioners``, ``schedules``, ``laws`` (exact
+laws on quadratics), ``gibbs``, ``fokker_planck``, ``estimators``, ``claims``, ``plotting`` and
+``datasets``. The book layer (:mod:`sgdsim.book`) and the explorers (:mod:`sgdsim.widgets`)
+build on it and are imported explicitly; the core never imports them.
 """
 
 from . import datasets, estimators, fokker_planck, gibbs, laws, plotting, schedules
@@ -36,7 +23,7 @@ from .dynamics import (
     sgd,
     stationary_samples,
 )
-from .estimators import Estimate, autocorr_time, batch_means, chain_mean, loglog_slope, weighted_fit
+from .estimators import Estimate, autocorr_time, chain_mean, loglog_slope, weighted_fit
 from .gibbs import fit_temperature, gibbs_density, sgd_stationary_density, temperature
 from .laws import (
     expected_excess_loss,
@@ -69,7 +56,7 @@ __all__ = [
     "expected_excess_loss", "temperature", "gibbs_density", "fit_temperature",
     "sgd_stationary_density",
     # estimators and claims
-    "Estimate", "chain_mean", "batch_means", "autocorr_time", "weighted_fit", "loglog_slope",
+    "Estimate", "chain_mean", "autocorr_time", "weighted_fit", "loglog_slope",
     "Claims", "ClaimFailed",
     # modules
     "laws", "gibbs", "fokker_planck", "estimators", "schedules", "plotting", "datasets",

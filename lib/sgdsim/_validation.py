@@ -1,8 +1,5 @@
-"""Input validation shared by the modules of :mod:`sgdsim`.
-
-Every public function funnels its arguments through these helpers so that bad
-input raises an error that says what is wrong and what to do, instead of
-producing a silent NaN curve.
+"""Input validation shared by :mod:`sgdsim`: bad input raises an error that says what is wrong
+and what to do, instead of producing a silent NaN curve.
 """
 
 from __future__ import annotations
@@ -11,23 +8,10 @@ import numbers
 
 import numpy as np
 
-__all__ = [
-    "as_generator",
-    "as_positive_int",
-    "as_finite_array",
-    "as_rates",
-    "as_chains",
-    "as_symmetric_psd",
-    "as_nonnegative",
-]
-
-
 def as_generator(rng) -> np.random.Generator:
-    """Return a :class:`numpy.random.Generator` for ``rng`` (SPEC 7).
+    """A Generator for ``rng``: a Generator (used as is), an integer seed or a SeedSequence.
 
-    ``rng`` may be a ``Generator`` (used as is, so draws continue its stream),
-    an integer seed or a :class:`numpy.random.SeedSequence`. ``None`` is refused:
-    every random draw in this project must be reproducible.
+    ``None`` is refused: every random draw in this project must be reproducible.
     """
     if rng is None:
         raise TypeError(
@@ -44,7 +28,7 @@ def as_generator(rng) -> np.random.Generator:
 
 
 def as_positive_float(value, name: str) -> float:
-    """Return ``value`` as a finite ``float`` > 0 or raise ``ValueError``."""
+    """``value`` as a finite float > 0."""
     v = float(value)
     if not (np.isfinite(v) and v > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
@@ -52,7 +36,7 @@ def as_positive_float(value, name: str) -> float:
 
 
 def as_increasing_grid(value, name: str, *, min_size: int, unit: str = "points") -> np.ndarray:
-    """Return ``value`` as a finite, strictly increasing 1-D array of >= ``min_size`` entries."""
+    """``value`` as a finite, strictly increasing 1-D array of >= ``min_size`` entries."""
     grid = as_finite_array(value, name, ndim=1)
     if grid.size < min_size or np.any(np.diff(grid) <= 0):
         raise ValueError(f"{name} must be increasing with at least {min_size} {unit}")
@@ -60,7 +44,7 @@ def as_increasing_grid(value, name: str, *, min_size: int, unit: str = "points")
 
 
 def as_positive_int(value, name: str, *, minimum: int = 1) -> int:
-    """Return ``value`` as an ``int`` >= ``minimum`` or raise ``ValueError``."""
+    """``value`` as an int >= ``minimum``."""
     if type(value) is int and value >= minimum:  # fast path: called once per SGD step
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -71,10 +55,7 @@ def as_positive_int(value, name: str, *, minimum: int = 1) -> int:
 
 
 def as_finite_array(value, name: str, *, ndim=None, shape=None, allow_empty: bool = False):
-    """Return ``value`` as a float array, checking finiteness, rank and shape.
-
-    ``shape`` may contain ``None`` for "any length" along an axis.
-    """
+    """``value`` as a finite float array of rank ``ndim`` and ``shape`` (``None``: any length)."""
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -84,10 +65,10 @@ def as_finite_array(value, name: str, *, ndim=None, shape=None, allow_empty: boo
         if arr.ndim not in ndims:
             want = " or ".join(str(n) for n in ndims)
             raise ValueError(f"{name} must have {want} dimension(s), got shape {arr.shape}")
-    if shape is not None:
-        if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
-            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
-            raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+    if shape is not None and (arr.ndim != len(shape) or any(
+            s is not None and s != a for s, a in zip(shape, arr.shape))):
+        want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+        raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} is empty: it needs at least one entry")
     if not np.all(np.isfinite(arr)):
@@ -96,32 +77,14 @@ def as_finite_array(value, name: str, *, ndim=None, shape=None, allow_empty: boo
 
 
 def as_rates(lr, steps: int) -> np.ndarray:
-    """Expand a learning-rate specification into one rate per step.
+    """One finite rate >= 0 per step from a constant, an array (steps,) or a schedule.
 
-    Parameters
-    ----------
-    lr : float, array_like of shape (steps,), or callable
-        A constant rate, one rate per step, or a schedule ``lr(k)`` called once
-        with the integer array ``k = 0, ..., steps - 1`` and returning the rates.
-    steps : int
-        Number of updates.
-
-    Returns
-    -------
-    numpy.ndarray of shape (steps,)
-        Finite, non-negative rates.
+    A schedule ``lr(k)`` is called once with ``k = arange(steps)``.
     """
-    if callable(lr):
-        k = np.arange(steps)
-        rates = np.asarray(lr(k), dtype=float)
-        if rates.ndim == 0:
-            rates = np.full(steps, float(rates))
-        what = "the learning-rate schedule"
-    else:
-        rates = np.asarray(lr, dtype=float)
-        if rates.ndim == 0:
-            rates = np.full(steps, float(rates))
-        what = "lr"
+    rates = np.asarray(lr(np.arange(steps)) if callable(lr) else lr, dtype=float)
+    if rates.ndim == 0:
+        rates = np.full(steps, float(rates))
+    what = "the learning-rate schedule" if callable(lr) else "lr"
     if rates.shape != (steps,):
         raise ValueError(
             f"{what} must give one rate per step: expected shape ({steps},), got {rates.shape}"
@@ -138,12 +101,7 @@ def as_rates(lr, steps: int) -> np.ndarray:
 
 
 def as_chains(phi0, dim: int, chains=None) -> np.ndarray:
-    """Return the initial parameters as a fresh ``(chains, dim)`` float array.
-
-    ``phi0`` of shape ``(dim,)`` is copied to every chain (``chains`` defaults to
-    1); ``phi0`` of shape ``(chains, dim)`` is used as is and ``chains``, if
-    given, must agree.
-    """
+    """A fresh ``(chains, dim)`` copy of ``phi0`` (``(dim,)``, repeated; or ``(chains, dim)``)."""
     phi0 = as_finite_array(phi0, "phi0", ndim=(1, 2))
     if phi0.shape[-1] != dim:
         raise ValueError(
@@ -162,7 +120,7 @@ def as_chains(phi0, dim: int, chains=None) -> np.ndarray:
 
 
 def as_symmetric_psd(matrix, name: str, *, dim=None, definite: bool = False) -> np.ndarray:
-    """Return a symmetric positive (semi-)definite matrix or raise ``ValueError``."""
+    """A symmetric positive semi-definite (or ``definite``) matrix, checked."""
     m = as_finite_array(matrix, name, ndim=2)
     if m.shape[0] != m.shape[1]:
         raise ValueError(f"{name} must be square, got shape {m.shape}")
@@ -186,20 +144,18 @@ def as_symmetric_psd(matrix, name: str, *, dim=None, definite: bool = False) -> 
 
 
 def as_nonnegative(value, name: str) -> np.ndarray:
-    """Return ``value`` as a float array of finite entries >= 0, or raise ``ValueError``."""
+    """``value`` as a float array of finite entries >= 0."""
     arr = np.asarray(value, dtype=float)
     if np.any(~np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"{name} must be finite and >= 0")
+        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
     return arr
 
 
 def as_rate(lr, name: str = "lr", *, positive: bool = True, below: float | None = None,
             why: str = "") -> float:
-    """Return one learning rate (or time step) as a finite float, checked.
+    """One rate (or time step): finite, > 0 (>= 0 if not ``positive``), below ``below``.
 
-    The one validator of a single rate: finite, ``> 0`` (or ``>= 0`` with
-    ``positive=False``), and below ``below`` when given (``why`` says what that limit is,
-    e.g. "2/lambda_max: no stationary law beyond it").
+    ``why`` says what the limit ``below`` is.
     """
     try:
         eta = float(np.asarray(lr, dtype=float).reshape(()))
@@ -217,10 +173,7 @@ def as_rate(lr, name: str = "lr", *, positive: bool = True, below: float | None 
 
 
 def sym_sqrt(matrix) -> np.ndarray:
-    r"""The symmetric square root :math:`M^{1/2}` of a symmetric PSD matrix, or of a stack of them.
-
-    :math:`M = V\operatorname{diag}(w)V^\top \Rightarrow M^{1/2} = V\operatorname{diag}(\sqrt w)V^\top`
-    (``eigh``); tiny negative eigenvalues from round-off are clipped to 0.
-    """
+    r""":math:`M^{1/2} = V\operatorname{diag}(\sqrt w)V^\top` of symmetric PSD
+    :math:`M = V\operatorname{diag}(w)V^\top` (or a stack); round-off negatives clipped to 0."""
     w, v = np.linalg.eigh(np.asarray(matrix, dtype=float))
     return np.einsum("...ik,...k,...jk->...ij", v, np.sqrt(np.clip(w, 0.0, None)), v)

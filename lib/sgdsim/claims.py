@@ -8,35 +8,14 @@ A chapter makes one :class:`Claims` object and states everything it checks throu
     claims.refute("slides' slope = E g² / 8", slope_estimate, 0.894 / 2)
     claims.panel()            # the section's claims as one small table
 
-Three kinds of record (:data:`KINDS`):
-
-* **claim** (:meth:`Claims.check`, :meth:`Claims.positive`, :meth:`Claims.compare`) -- a
-  prediction of the lecture checked against an independent prediction. Statistical:
-  :math:`|m - p| \le z\,\mathrm{se}`; numerical: :math:`|m - p| \le \mathrm{atol} +
-  \mathrm{rtol}\,|p|`.
-* **refutation** (:meth:`Claims.refute`) -- a wrong reading that the data reject: it passes
-  when the same test *fails*.
-* **demonstration** (:meth:`Claims.demonstrate`, :meth:`Claims.observe`) -- shown, not
-  tested (an empirical result no theory predicts, or a check too weak to count).
-
-A claim or refutation that does not hold raises :class:`ClaimFailed` at once, so a wrong
-simulator stops the notebook, nbval and the book build.
-
-**Resolving power.** Every tested record also stores the smallest deviation from the
-prediction that its test would detect: :math:`z\,\mathrm{se}` (statistical) or the tolerance
-(numerical), relative to :math:`|p|` when :math:`p \ne 0`. The display shows it, so a
-reader sees what a ✓ rules out.
-
-**Portable outputs.** What is displayed is rounded to what the statistics support: a
-measurement to two significant digits of its standard error, a deviation in σ to one decimal;
-a numerical check shows "≤ tolerance", never its round-off digits. So the stored outputs are
-the same on every CPU, and strict nbval holds everywhere. The full-precision record travels in
-the output's *metadata* (key :data:`METADATA_KEY`), which nbval does not compare and which the
-claims ledger (:mod:`sgdsim.ledger`) reads.
-
-Why :math:`z = 4` by default: the book makes on the order of a hundred statistical claims; with
-:math:`z = 4` (two-sided :math:`p = 6\times10^{-5}` each) a correct simulator fails any of them
-with probability below 1 %, while a wrong constant (a factor 2) is many standard errors off.
+A **claim** tests a prediction against an independent one, statistically
+(:math:`|m - p| \le z\,\mathrm{se}`) or numerically (:math:`|m - p| \le \mathrm{atol} +
+\mathrm{rtol}\,|p|`); a **refutation** passes when that test fails for a wrong reading; a
+**demonstration** is shown, not tested. A failure raises :class:`ClaimFailed` at once. Each
+tested record stores the smallest deviation its test detects (:math:`z\,\mathrm{se}` or the
+tolerance). Displays are rounded to what the statistics support, so stored outputs are the same
+on every CPU; full precision travels in the output metadata (:data:`METADATA_KEY`), read by the
+ledger. With :math:`z = 4` a correct simulator fails any of ~100 claims with probability < 1 %.
 """
 
 from __future__ import annotations
@@ -63,7 +42,6 @@ class ClaimFailed(AssertionError):
     """A checked claim (or refutation) did not hold."""
 
 
-# ----------------------------------------------------------------------------- formatting
 def _decimals_for(err: float, sig: int = 2) -> int:
     """Decimal places that show ``err`` to ``sig`` significant digits."""
     return max(0, sig - 1 - int(math.floor(math.log10(err))))
@@ -75,11 +53,20 @@ def _sci(x: float, sig: int) -> str:
     return f"{mant}e{int(exp)}"
 
 
-def format_value(value: float, stderr: float | None = None, sig: int = 3) -> str:
-    """``value`` rounded to what it supports.
+def _fixed(x: float, err: float) -> str | None:
+    """``x`` to the decimals of two digits of ``err``; ``None`` when that is too many."""
+    d = _decimals_for(err)
+    return f"{x:.{d}f}" if d <= _MAX_FIXED_DECIMALS and abs(x) < 1e6 else None
 
-    With a standard error: to the error's two significant digits (``0.8909 ± 0.0017``).
-    Without: ``sig`` significant digits. Very large or small numbers use scientific notation.
+
+def _sci_to(x: float, err: float) -> str:
+    """``x`` in scientific notation to the absolute digit of two digits of ``err``."""
+    e_x = int(math.floor(math.log10(abs(x)))) if x else 0
+    return _sci(x, max(1, e_x - int(math.floor(math.log10(err))) + 2))
+
+
+def format_value(value: float, stderr: float | None = None, sig: int = 3) -> str:
+    """``value`` rounded to its error's two significant digits, or to ``sig`` digits.
 
     Examples
     --------
@@ -94,10 +81,7 @@ def format_value(value: float, stderr: float | None = None, sig: int = 3) -> str
     if stderr is not None and stderr > 0 and math.isfinite(stderr):
         d = _decimals_for(stderr)
         if d > _MAX_FIXED_DECIMALS or abs(value) >= 1e6:
-            # scientific: the value to as many digits as the error supports
-            e_val = int(math.floor(math.log10(abs(value)))) if value else 0
-            e_err = int(math.floor(math.log10(stderr)))
-            return f"{_sci(value, max(1, e_val - e_err + 2))} ± {_sci(stderr, 2)}"
+            return f"{_sci_to(value, stderr)} ± {_sci(stderr, 2)}"
         return f"{value:.{d}f} ± {stderr:.{d}f}"
     if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
         return _sci(value, sig)
@@ -105,7 +89,6 @@ def format_value(value: float, stderr: float | None = None, sig: int = 3) -> str
 
 
 def _count(n: int, word: str) -> str:
-    """``"1 claim"``, ``"2 claims"``."""
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
@@ -118,7 +101,7 @@ def _format_sigmas(s: float) -> str:
 
 
 def _format_tol(t: float) -> str:
-    """A tolerance, one significant digit (it is a bound, not a measurement)."""
+    """A tolerance (a bound, not a measurement)."""
     if t == 0:
         return "0"
     if 1e-3 <= t < 1e4:
@@ -137,32 +120,14 @@ def _format_percent(x: float) -> str:
     return f"{_sci(p, 1)} %"
 
 
-# ----------------------------------------------------------------------------- records
 @dataclass(frozen=True)
 class Record:
-    r"""One recorded claim, refutation or demonstration (full precision).
+    r"""One recorded claim, refutation or demonstration, in full precision.
 
-    Attributes
-    ----------
-    n : int
-        Its number in the chapter (1, 2, ...), in the order recorded.
-    name, kind, section : str
-    measured : float or None
-    stderr, rtol, atol : float or None
-        The statistical and numerical tolerances given.
-    predicted : float or None
-        The prediction (for a refutation: the wrong value it rejects).
-    predicted_text : str or None
-        A prediction that is not a number (``"> 0"``, ``"lower"``).
-    z : float
-    passed : bool or None
-        The verdict (``None`` for a demonstration: nothing is tested).
-    resolution : float or None
-        The smallest deviation the test would detect (:math:`z\,\mathrm{se}` or the numerical
-        tolerance), relative to :math:`|p|` if ``relative`` else absolute.
-    relative : bool
-    note : str
-        A few words on what the record shows (demonstrations) or rejects (refutations).
+    ``n`` numbers it in the chapter; ``predicted`` is, for a refutation, the wrong value it
+    rejects, and ``predicted_text`` a prediction that is not a number (``"> 0"``); ``passed``
+    is ``None`` for a demonstration; ``resolution`` is relative to :math:`|p|` if
+    ``relative``; ``note`` says in a few words what it shows or rejects.
     """
 
     n: int
@@ -181,11 +146,6 @@ class Record:
     relative: bool = False
     note: str = ""
 
-    # -- derived --------------------------------------------------------------------------
-    @property
-    def statistical(self) -> bool:
-        return self.stderr is not None
-
     @property
     def sigmas(self) -> float | None:
         """Deviation (measured − predicted) in standard errors."""
@@ -197,7 +157,6 @@ class Record:
     def verdict(self) -> str:
         return "·" if self.passed is None else ("✓" if self.passed else "✗")
 
-    # -- display cells (rounded to what the statistics support) ----------------------------
     def _tolerance(self) -> float | None:
         if self.rtol is None and self.atol is None:
             return None
@@ -210,14 +169,13 @@ class Record:
             return format_value(self.measured, self.stderr)
         tol = self._tolerance()
         if tol is not None and self.predicted is not None:
-            # A numerical check never shows round-off digits. A coarse tolerance (at least
-            # 1e-6 of a nonzero prediction, so far above round-off) supports the value to two
-            # digits of the tolerance; a fine one (or a prediction of 0) shows only the verdict.
+            # never round-off digits: a coarse tolerance (>= 1e-6 of a nonzero prediction)
+            # shows two digits of the tolerance; a fine one only the verdict
             p = abs(self.predicted)
             if p > 0 and tol >= _COARSE_TOL * p and math.isfinite(self.measured):
-                d = _decimals_for(tol)
-                if d <= _MAX_FIXED_DECIMALS and abs(self.measured) < 1e6:
-                    return f"{self.measured:.{d}f}"
+                shown = _fixed(self.measured, tol)
+                if shown is not None:
+                    return shown
             return "within tol." if self.kind != "refutation" else "outside tol."
         return format_value(self.measured)
 
@@ -226,20 +184,15 @@ class Record:
             return self.predicted_text
         if self.predicted is None:
             return "—"
-        p = self.predicted
-        tol = self._tolerance()
-        if self.stderr is None and tol is not None and p != 0 and tol >= _COARSE_TOL * abs(p):
-            d = _decimals_for(tol)
-            if d <= _MAX_FIXED_DECIMALS and abs(p) < 1e6:  # to the digits of the measurement
-                return f"{p:.{d}f}"
-        if self.stderr is not None:
-            d = _decimals_for(self.stderr)
-            if d <= _MAX_FIXED_DECIMALS and abs(p) < 1e6:
-                return f"{p:.{d}f}"
-            if p != 0:  # scientific, to the same absolute digit as the measurement
-                e_p = int(math.floor(math.log10(abs(p))))
-                e_err = int(math.floor(math.log10(self.stderr)))
-                return _sci(p, max(1, e_p - e_err + 2))
+        p, err, tol = self.predicted, self.stderr, self._tolerance()
+        if err is None and tol is not None and p != 0 and tol >= _COARSE_TOL * abs(p):
+            err = tol
+        if err is not None:  # to the digits of the measurement
+            shown = _fixed(p, err)
+            if shown is not None:
+                return shown
+            if self.stderr is not None and p != 0:
+                return _sci_to(p, err)
         return format_value(p, sig=4)
 
     def deviation_text(self) -> str:
@@ -314,27 +267,21 @@ def _value_and_stderr(measured, stderr, where):
     return m, stderr
 
 
-def _as_tol(name, v, where):
+def _bound(v, what, *, positive=False):
+    """``v`` as a finite float >= 0 (> 0 if ``positive``); ``None`` stays ``None``."""
     if v is None:
         return None
     v = float(v)
-    if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"{where}: {name} must be finite and >= 0, got {v!r}")
+    if not (math.isfinite(v) and (v > 0 if positive else v >= 0)):
+        raise ValueError(f"{what} must be finite and {'>' if positive else '>='} 0, got {v!r}")
     return v
 
 
-# ----------------------------------------------------------------------------- the object
 @dataclass
 class Claims:
-    """Everything one chapter checks, in order, by section.
+    """Everything one ``chapter`` (its notebook's stem) checks, in order, by section.
 
-    Parameters
-    ----------
-    chapter : str
-        The chapter's name (its notebook's stem, e.g. ``"langevin"``).
-    z : float
-        Default number of standard errors a statistical claim may deviate (4; see the
-        module notes).
+    ``z`` is the default number of standard errors a statistical claim may deviate.
     """
 
     chapter: str
@@ -350,12 +297,8 @@ class Claims:
 
     @staticmethod
     def _z(z) -> float:
-        z = float(z)
-        if not (math.isfinite(z) and z > 0):
-            raise ValueError(f"z must be finite and > 0, got {z!r}")
-        return z
+        return _bound(float(z), "z", positive=True)
 
-    # -- sections -------------------------------------------------------------------------
     def section(self, title: str) -> "Claims":
         """Start a section: the records that follow belong to it (until the next section)."""
         if not (isinstance(title, str) and title.strip()):
@@ -363,22 +306,13 @@ class Claims:
         self.current_section = title.strip()
         return self
 
-    # -- recording ------------------------------------------------------------------------
     def _add(self, **kw) -> None:
-        # Recording returns None, so that a cell ending in a check displays nothing (the
-        # panel shows it); the record is ``claims.last``.
+        # returns None, so that a cell ending in a check displays nothing (the panel does)
         rec = Record(n=len(self.records) + 1, section=self.current_section, **kw)
         self.records.append(rec)
         if rec.passed is False:
             raise ClaimFailed(f"{self.chapter}: {rec.kind} failed -- {rec.text(10_000)}"
                               + (f" [test: {self._test_text(rec)}]"))
-
-    @property
-    def last(self) -> Record:
-        """The record made last."""
-        if not self.records:
-            raise ValueError("no claim has been recorded yet")
-        return self.records[-1]
 
     @staticmethod
     def _test_text(rec: Record) -> str:
@@ -403,8 +337,8 @@ class Claims:
             raise TypeError(f"{where}({name!r}): predicted must be a number") from None
         if not math.isfinite(p):
             raise ValueError(f"{where}({name!r}): the prediction is {p}")
-        rtol = _as_tol("rtol", rtol, f"{where}({name!r})")
-        atol = _as_tol("atol", atol, f"{where}({name!r})")
+        rtol = _bound(rtol, f"{where}({name!r}): rtol")
+        atol = _bound(atol, f"{where}({name!r}): atol")
         if se is None and rtol is None and atol is None:
             raise ValueError(f"{where}({name!r}) needs a tolerance: a measured Estimate, "
                              "stderr=, rtol= or atol=")
@@ -429,34 +363,9 @@ class Claims:
               note: str = "") -> None:
         r"""A claim: the measurement agrees with an independent prediction.
 
-        Passes when every tolerance given holds: :math:`|m - p| \le z\,\mathrm{se}`
-        (``stderr``, or the standard error of an Estimate) and
-        :math:`|m - p| \le \mathrm{atol} + \mathrm{rtol}\,|p|`.
-
-        Parameters
-        ----------
-        name : str
-            What is claimed, in words (short: it is a table row).
-        measured : float or Estimate
-        predicted : float
-        stderr, rtol, atol : float, optional
-            At least one tolerance (an Estimate brings its standard error).
-        z : float, optional
-            Standard errors allowed (default: the object's ``z``).
-        note : str
-            A few words shown on the ledger page.
-
-        Returns
-        -------
-        None
-            The record is :attr:`last` (a cell ending in a check displays nothing).
-
-        Raises
-        ------
-        ClaimFailed
-            If a tolerance is violated.
-        ValueError, TypeError
-            For a missing tolerance or an input that is not a finite number.
+        Passes when every tolerance given holds: :math:`|m - p| \le z\,\mathrm{se}` (``stderr``,
+        or a measured Estimate's) and :math:`|m - p| \le \mathrm{atol} + \mathrm{rtol}\,|p|`;
+        raises :class:`ClaimFailed` otherwise. ``name`` says what is claimed (a table row).
         """
         fields, ok = self._test(name, measured, predicted, stderr, rtol, atol, z, "check")
         return self._add(kind="claim", passed=ok, note=note, **fields)
@@ -465,10 +374,8 @@ class Claims:
                note: str = "") -> None:
         r"""A refutation: the data reject a plausible but wrong prediction ``wrong``.
 
-        The mirror of :meth:`check`: passes when :math:`|m - p| > z\,\mathrm{se}` (or beyond
-        the numerical tolerance), and raises :class:`ClaimFailed` when the measurement is
-        still compatible with the wrong value. Say in ``name`` or ``note`` what reading is
-        rejected.
+        The mirror of :meth:`check`: raises :class:`ClaimFailed` when the measurement is still
+        compatible with the wrong value. Say in ``name`` or ``note`` what reading is rejected.
         """
         fields, agrees = self._test(name, measured, wrong, stderr, rtol, atol, z, "refute")
         return self._add(kind="refutation", passed=not agrees, note=note, **fields)
@@ -493,20 +400,18 @@ class Claims:
                          note=note)
 
     def _ordering(self, a, b, z, where):
-        from .estimators import Estimate  # the one Estimate type (no import cycle: leaf module)
-
         for nm, e in (("a", a), ("b", b)):
             if not (hasattr(e, "value") and hasattr(e, "stderr")):
                 raise TypeError(f"{where}: {nm} must be an Estimate (value ± stderr)")
         if b.value == 0:
             raise ValueError(f"{where}: b is 0, so the ratio a/b is undefined")
-        d = Estimate(a.value - b.value, math.hypot(a.stderr, b.stderr))
+        d, d_se = a.value - b.value, math.hypot(a.stderr, b.stderr)
         r = a.value / b.value
         r_se = abs(r) * math.hypot(a.stderr / a.value if a.value else 0.0, b.stderr / b.value)
-        if not (d.stderr > 0 and r_se > 0):
+        if not (d_se > 0 and r_se > 0):
             raise ValueError(f"{where}: the estimates need positive standard errors")
         z = self.z if z is None else self._z(z)
-        s = d.value / d.stderr
+        s = d / d_se
         verdict = "lower" if s < -z else "higher" if s > z else "unresolved"
         return r, r_se, s, z, verdict
 
@@ -542,7 +447,6 @@ class Claims:
         return self._add(kind="demonstration", name=name.strip(), measured=m, stderr=se,
                          predicted=p, passed=None, note=note)
 
-    # -- display --------------------------------------------------------------------------
     def panel(self, title: str | None = None) -> "ClaimsTable":
         """The claims recorded since the previous panel, as one small table (display it)."""
         new = self.records[self._shown:]
@@ -559,14 +463,21 @@ class Claims:
         self._shown = len(self.records)
         return ClaimsSummary(self.chapter, list(self.records))
 
-    def counts(self) -> dict:
-        """``{kind: number}`` over the chapter."""
-        return {k: sum(r.kind == k for r in self.records) for k in KINDS}
+
+def _tally(records) -> list[int]:
+    """[claims, refutations, demonstrations, passed]."""
+    return [sum(r.kind == k for r in records) for k in KINDS] + [
+        sum(r.passed is True for r in records)]
 
 
-def _metadata(chapter, records, role, recorded) -> dict:
-    return {METADATA_KEY: {"chapter": chapter, "role": role, "recorded": recorded,
-                           "records": [r.to_dict() for r in records]}}
+class _Display:
+    """Displayed as text and HTML, with the records in the output's metadata."""
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        data = {"text/plain": repr(self), "text/html": self._repr_html_()}
+        role, recorded = self._role()
+        return data, {METADATA_KEY: {"chapter": self.chapter, "role": role, "recorded": recorded,
+                                     "records": [r.to_dict() for r in self.records]}}
 
 
 _HEAD = ("claim", "measured", "predicted", "deviation", "resolves", "")
@@ -574,7 +485,7 @@ _KIND_LABEL = {"claim": "", "refutation": " (refuted)", "demonstration": " (show
 
 
 @dataclass
-class ClaimsTable:
+class ClaimsTable(_Display):
     """A section's claims panel: an HTML table, a short text form, and the records as metadata."""
 
     chapter: str
@@ -582,14 +493,16 @@ class ClaimsTable:
     title: str = ""
     recorded: int = 0
 
+    def _role(self):
+        return "panel", self.recorded
+
     def _counts_line(self) -> str:
-        c = {k: sum(r.kind == k for r in self.records) for k in KINDS}
-        ok = sum(r.passed is True for r in self.records)
-        parts = [_count(c["claim"], "claim")]
-        if c["refutation"]:
-            parts.append(_count(c["refutation"], "refutation"))
-        if c["demonstration"]:
-            parts.append(f"{c['demonstration']} shown")
+        c, f, d, ok = _tally(self.records)
+        parts = [_count(c, "claim")]
+        if f:
+            parts.append(_count(f, "refutation"))
+        if d:
+            parts.append(f"{d} shown")
         return ", ".join(parts) + f": {ok} ✓"
 
     def _repr_html_(self) -> str:
@@ -613,40 +526,27 @@ class ClaimsTable:
         lines += [r.text() for r in self.records]
         return "\n".join(lines)
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        data = {"text/plain": repr(self), "text/html": self._repr_html_()}
-        return data, _metadata(self.chapter, self.records, "panel", self.recorded)
-
 
 @dataclass
-class ClaimsSummary:
+class ClaimsSummary(_Display):
     """A chapter's claims counted by section and kind; all records travel as metadata."""
 
     chapter: str
     records: list[Record]
 
+    def _role(self):
+        return "summary", len(self.records)
+
     def rows(self) -> list[tuple[str, int, int, int, int]]:
         """(section, claims, refutations, demonstrations, passed) in order of appearance."""
-        order: list[str] = []
-        for r in self.records:
-            if r.section not in order:
-                order.append(r.section)
-        out = []
-        for s in order:
-            rs = [r for r in self.records if r.section == s]
-            out.append((s or "(no section)", *(sum(r.kind == k for r in rs) for k in KINDS),
-                        sum(r.passed is True for r in rs)))
-        return out
-
-    def _totals(self):
-        return [sum(r.kind == k for r in self.records) for k in KINDS] + [
-            sum(r.passed is True for r in self.records)]
+        return [(s or "(no section)", *_tally([r for r in self.records if r.section == s]))
+                for s in dict.fromkeys(r.section for r in self.records)]
 
     def _repr_html_(self) -> str:
         e = html.escape
         body = "".join(f"<tr><td>{e(s)}</td><td>{c}</td><td>{f}</td><td>{d}</td>"
                        f"<td>{p} ✓</td></tr>" for s, c, f, d, p in self.rows())
-        c, f, d, p = self._totals()
+        c, f, d, p = _tally(self.records)
         return ('<table class="sgdsim-claims sgdsim-claims-summary">'
                 f"<caption>Every check of this chapter: {_count(c, 'claim')}, "
                 f"{_count(f, 'refutation')}, {_count(d, 'demonstration')}; {p} of {c + f} "
@@ -658,7 +558,7 @@ class ClaimsSummary:
                 f"<td>{p} ✓</td></tr></tfoot></table>")
 
     def __repr__(self) -> str:
-        c, f, d, p = self._totals()
+        c, f, d, p = _tally(self.records)
         lines = [f"{_count(c, 'claim')}, {_count(f, 'refutation')}, "
                  f"{_count(d, 'demonstration')}; {p} of {c + f} tested hold"]
         for s, c, f, d, p in self.rows():
@@ -666,7 +566,3 @@ class ClaimsSummary:
             room = TEXT_WIDTH - len(tail) - 2
             lines.append("- " + (s if len(s) <= room else s[: room - 1] + "…") + tail)
         return "\n".join(lines)
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        data = {"text/plain": repr(self), "text/html": self._repr_html_()}
-        return data, _metadata(self.chapter, self.records, "summary", len(self.records))

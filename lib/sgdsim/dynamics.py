@@ -1,11 +1,11 @@
 r"""The dynamics: gradient flow, gradient descent, SGD and Langevin dynamics.
 
-The problem (what is minimized), the solver (how it moves) and the save points
-(``record_every`` / ``times``) are kept apart, as in diffrax. Every function
-returns a :class:`Trajectory` with parameters shaped ``(records, chains, dim)``.
-
-Divergence is never silent: when an iterate becomes non-finite or its size
-exceeds ``max_norm``, :class:`DivergenceError` says at which step and what to do.
+Every function returns a :class:`Trajectory` with parameters shaped ``(records, chains, dim)``.
+Shared arguments: ``phi0`` of shape ``(dim,)`` (copied to ``chains`` chains, default 1) or
+``(chains, dim)``; ``lr`` a rate :math:`\eta_k \ge 0`, one per step, or a schedule called once
+with ``k = arange(steps)``; ``record_every`` (the first and last states are always saved);
+``rng`` a seeded Generator or an integer seed. Divergence is never silent: when an iterate is
+non-finite or exceeds ``max_norm``, :class:`DivergenceError` says at which step and what to do.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ._validation import (
     as_chains,
     as_finite_array,
     as_generator,
+    as_nonnegative,
     as_positive_float,
     as_positive_int,
     as_rate,
@@ -45,16 +46,7 @@ _CHECK_EVERY = 16
 
 
 class DivergenceError(FloatingPointError):
-    """The iterates blew up: the learning rate is too large for the problem.
-
-    Attributes
-    ----------
-    step : int or None
-        The number of updates made when the divergence was detected (checked every few
-        steps and at every save point, so at most a few steps after the blow-up began).
-    lr : float or None
-        The learning rate (step size) in use at that step.
-    """
+    """The iterates blew up; ``step`` (updates made when detected) and ``lr`` say where."""
 
     def __init__(self, message: str, *, step: int | None = None, lr: float | None = None):
         super().__init__(message)
@@ -64,20 +56,9 @@ class DivergenceError(FloatingPointError):
 
 @dataclass(frozen=True)
 class Trajectory:
-    """Recorded states of a run.
-
-    Attributes
-    ----------
-    phi : numpy.ndarray, shape (records, chains, dim)
-        The parameters at the save points.
-    time : numpy.ndarray, shape (records,)
-        "Time" at the save points: for SGD and gradient descent the sum of the
-        learning rates used so far, :math:`t_k = \\sum_{j<k} \\eta_j`; for
-        gradient flow and Langevin dynamics the ODE/SDE time.
-    step : numpy.ndarray of int, shape (records,)
-        Number of updates made before each save point (solver steps for
-        :func:`langevin`; ``-1`` for :func:`gradient_flow`, which is adaptive).
-    """
+    r"""Recorded states: ``phi`` (records, chains, dim), ``time`` (the summed rates
+    :math:`\sum_{j<k}\eta_j` for SGD and GD, else the ODE/SDE time) and ``step`` (updates made;
+    ``-1`` for the adaptive gradient flow)."""
 
     phi: np.ndarray
     time: np.ndarray
@@ -88,10 +69,6 @@ class Trajectory:
         """The last recorded parameters, shape ``(chains, dim)``."""
         return self.phi[-1]
 
-    @property
-    def chains(self) -> int:
-        return self.phi.shape[1]
-
     def loss(self, problem) -> np.ndarray:
         """The training loss at every record and chain, shape ``(records, chains)``."""
         return problem.loss(self.phi)
@@ -100,69 +77,45 @@ class Trajectory:
         return self.phi.shape[0]
 
 
-def _record_steps(steps: int, record_every) -> np.ndarray:
-    every = as_positive_int(record_every, "record_every")
-    return np.unique(np.r_[np.arange(0, steps + 1, every), steps])
-
-
-def _allocate(n_records: int, chains: int, dim: int) -> np.ndarray:
-    size = n_records * chains * dim * 8
-    if size > MAX_RECORD_BYTES:
-        raise MemoryError(
-            f"recording {n_records} x {chains} chains x {dim} parameters needs "
-            f"{size / 2**20:.0f} MiB (limit {MAX_RECORD_BYTES / 2**20:.0f} MiB): "
-            "raise record_every or use fewer chains"
-        )
-    return np.empty((n_records, chains, dim))
-
-
-def _diverged(phi: np.ndarray, max_norm: float) -> bool:
-    # One pass: max propagates NaN, and NaN <= max_norm and inf <= max_norm are False.
-    with np.errstate(invalid="ignore"):
-        return not (np.max(np.abs(phi)) <= max_norm)
-
-
 def _divergence_message(what: str, problem, step: int, rate: float, max_norm: float,
                         knob: str) -> str:
-    msg = (
-        f"{what} diverged at step {step}: the parameters became non-finite or larger than "
-        f"max_norm={max_norm:g}"
-    )
-    msg += f" (learning rate there: {rate:g})." if knob == "learning rate" else "."
+    on_lr = knob == "learning rate"
+    msg = (f"{what} diverged at step {step}: the parameters became non-finite or larger than "
+           f"max_norm={max_norm:g}" + (f" (learning rate there: {rate:g})." if on_lr else "."))
     try:
         limit = problem.max_stable_lr()
     except Exception:  # no Hessian or minimizer: no hint
-        limit = None
-    if limit is not None and np.isfinite(limit):
-        msg += (
-            f" Near the minimum, gradient descent is stable only for steps below "
-            f"2/lambda_max = {limit:.4g}."
-        )
-    tail = " (or use a decaying schedule)" if knob == "learning rate" else ""
-    return msg + f" Lower the {knob}{tail}."
+        limit = float("inf")
+    if np.isfinite(limit):
+        msg += (f" Near the minimum, gradient descent is stable only for steps below "
+                f"2/lambda_max = {limit:.4g}.")
+    return msg + f" Lower the {knob}" + (" (or use a decaying schedule)." if on_lr else ".")
 
 
 def iterate_map(what, problem, phi, rates, direction, record_every, max_norm,
                 knob="learning rate") -> Trajectory:
     r"""Run :math:`\Phi_{k+1} = \Phi_k - r_k\,d(\Phi_k)` over chains and record.
 
-    The one loop behind gradient descent, SGD, Euler--Maruyama and the chapters' other
-    iterated maps: ``direction(phi)`` maps the ``(chains, dim)`` state to its direction,
-    ``rates`` has one entry per step; the state is recorded every ``record_every`` steps
-    and checked for divergence (``max_norm``), which raises :class:`DivergenceError`
-    naming ``what`` and the ``knob`` to lower.
+    The one loop behind every iterated map (``rates`` one per step); a divergence raises
+    :class:`DivergenceError` naming ``what`` and the ``knob`` to lower.
     """
     steps = rates.shape[0]
     max_norm = float(max_norm)
     if not max_norm > 0:
         raise ValueError(f"max_norm must be > 0, got {max_norm!r}")
-    rec = _record_steps(steps, record_every)
-    out = _allocate(rec.size, *phi.shape)
+    every = as_positive_int(record_every, "record_every")
+    rec = np.unique(np.r_[np.arange(0, steps + 1, every), steps])
+    size = rec.size * phi.size * 8
+    if size > MAX_RECORD_BYTES:
+        raise MemoryError(
+            f"recording {rec.size} x {phi.shape[0]} chains x {phi.shape[1]} parameters needs "
+            f"{size / 2**20:.0f} MiB (limit {MAX_RECORD_BYTES / 2**20:.0f} MiB): "
+            "raise record_every or use fewer chains"
+        )
+    out = np.empty((rec.size,) + phi.shape)
     out[0] = phi
-    # The loop runs once per step, so it is kept lean: Python floats and ints instead of
-    # numpy scalars, and one preallocated buffer for the scaled step rate * direction
-    # (the same product as ``rates[k] * direction(phi)``, without a new array each step).
-    # The direction itself is never modified: a problem's gradient may return a view.
+    # A lean loop: Python floats and ints, and one preallocated buffer for rate * direction
+    # (the direction itself is never modified: a problem's gradient may return a view).
     rate_list = rates.tolist()
     rec_list = rec.tolist() + [-1]
     step = np.empty_like(phi)
@@ -177,7 +130,8 @@ def iterate_map(what, problem, phi, rates, direction, record_every, max_norm,
                 r += 1
             elif done % _CHECK_EVERY:
                 continue
-            if _diverged(phi, max_norm):
+            # one pass: max propagates NaN, and NaN <= max_norm is False
+            if not np.max(np.abs(phi)) <= max_norm:
                 raise DivergenceError(
                     _divergence_message(what, problem, done, rates[k], max_norm, knob),
                     step=done, lr=float(rates[k]),
@@ -188,31 +142,8 @@ def iterate_map(what, problem, phi, rates, direction, record_every, max_norm,
 
 def gradient_descent(problem, phi0, lr, steps, *, chains=None, record_every=1,
                      max_norm=1e8) -> Trajectory:
-    r"""Full-batch gradient descent, :math:`\Phi_{k+1} = \Phi_k - \eta_k\, g(\Phi_k)`.
-
-    This is Euler's method for the gradient flow :math:`\dot\Phi = -g(\Phi)`
-    with time step :math:`\eta_k`: the learning rate *is* the step.
-
-    Parameters
-    ----------
-    problem : Problem
-    phi0 : array_like, shape (dim,) or (chains, dim)
-    lr : float, array_like (steps,), or callable
-        Rate(s) :math:`\eta_k \ge 0`; a callable is called once with
-        ``k = arange(steps)``.
-    steps : int
-    chains : int, optional
-        Copies of ``phi0`` (with ``phi0`` of shape ``(dim,)``).
-    record_every : int
-        Save every this many steps (and always the first and last state).
-    max_norm : float
-        Raise :class:`DivergenceError` when any ``|phi|`` exceeds it.
-
-    Returns
-    -------
-    Trajectory
-        ``time`` is the cumulative sum of rates.
-    """
+    r"""Full-batch gradient descent :math:`\Phi_{k+1} = \Phi_k - \eta_k\, g(\Phi_k)`: Euler's
+    method for the gradient flow with time step :math:`\eta_k`."""
     steps = as_positive_int(steps, "steps", minimum=0)
     rates = as_rates(lr, steps)
     phi = as_chains(phi0, problem.dim, chains)
@@ -225,14 +156,8 @@ SAMPLINGS = ("replacement", "reshuffle")
 
 
 def _reshuffled_batches(problem, batch_size, gen):
-    """``sample(phi)``: minibatch gradients that walk through a fresh permutation each epoch.
-
-    An epoch is ``n // batch_size`` steps; at its start every chain draws its own uniformly
-    random permutation of the ``n`` examples (``gen.permuted``), and step ``j`` of the epoch
-    uses positions ``j B, ..., j B + B - 1`` of it. When ``B`` does not divide ``n``, the last
-    ``n mod B`` examples of each permutation are left out of that epoch (as a data loader with
-    ``drop_last`` does).
-    """
+    """``sample(phi)``: step ``j`` of an epoch (``n // B`` steps) takes positions ``jB..jB+B-1``
+    of each chain's fresh permutation (the last ``n mod B`` sit out, as with ``drop_last``)."""
     n = getattr(problem, "n", None)
     if n is None:
         raise ValueError(
@@ -265,43 +190,12 @@ def sgd(problem, phi0, lr, steps, *, batch_size=1, chains=None, rng, record_ever
         \Phi_{k+1} = \Phi_k - \eta_k\, P_k\, \hat g_k, \qquad
         \hat g_k = \frac1B \sum_{b=1}^{B} g_{i_b}(\Phi_k),
 
-    with :math:`P_k` the preconditioner (identity by default). By default the examples
-    :math:`i_b` are drawn uniformly with replacement, independently for every chain and
-    step; ``sampling="reshuffle"`` instead walks through a fresh random permutation of the
-    data in every epoch (random reshuffling, what data loaders do). The "time" after
-    :math:`k` steps is :math:`\sum_{j<k}\eta_j`.
-
-    Parameters
-    ----------
-    problem : Problem
-    phi0 : array_like, shape (dim,) or (chains, dim)
-    lr : float, array_like (steps,), or callable
-        Rate(s) :math:`\eta_k \ge 0`; a callable schedule is called once with
-        ``k = arange(steps)`` (see :mod:`sgdsim.schedules`).
-    steps : int
-    batch_size : int
-        :math:`B`.
-    chains : int, optional
-        Number of independent chains when ``phi0`` has shape ``(dim,)``.
-    rng : numpy.random.Generator or int
-        The source of every random draw.
-    record_every : int
-        Save every this many steps (and always the first and last state).
-    preconditioner : None, array_like (dim,), or object
-        Per-parameter rate multipliers, or a stateful rule such as
-        :class:`sgdsim.RMSProp`.
-    max_norm : float
-        Raise :class:`DivergenceError` when any ``|phi|`` exceeds it.
-    sampling : {"replacement", "reshuffle"}
-        How minibatches are drawn. ``"replacement"`` (the default, and what every exact
-        law of :mod:`sgdsim.laws` assumes): independent uniform draws. ``"reshuffle"``
-        (finite sums only): each chain draws a random permutation of the ``n`` examples at
-        the start of every epoch of ``n // batch_size`` steps and takes consecutive batches
-        of it; an epoch starts with the first step of every call.
-
-    Returns
-    -------
-    Trajectory
+    with :math:`P_k` the preconditioner (identity by default; an array of per-parameter
+    scales, or a stateful rule such as :class:`sgdsim.RMSProp`). ``sampling="replacement"``
+    (what every law of :mod:`sgdsim.laws` assumes) draws the :math:`i_b` uniformly and
+    independently for every chain and step; ``"reshuffle"`` (finite sums) walks through a
+    fresh random permutation per chain and epoch of ``n // batch_size`` steps, an epoch
+    starting with every call.
     """
     steps = as_positive_int(steps, "steps", minimum=0)
     rates = as_rates(lr, steps)
@@ -332,41 +226,19 @@ def sgd(problem, phi0, lr, steps, *, batch_size=1, chains=None, rng, record_ever
 
 def langevin(problem, phi0, lr, t_end, dt, *, chains=None, rng, batch_size=1,
              record_every=1, max_norm=1e8) -> Trajectory:
-    r"""Euler--Maruyama simulation of the Langevin SDE that models SGD.
+    r"""Euler--Maruyama simulation of the Langevin SDE that models SGD,
+    :math:`d\Phi = -g(\Phi)\,dt + \sqrt{\eta\,\Sigma(\Phi)/B}\; dW_t`:
 
     .. math::
-        d\Phi = -g(\Phi)\,dt + \sqrt{\eta\,\Sigma(\Phi)/B}\; dW_t,
+        \Phi_{k+1} = \Phi_k - g(\Phi_k)\,\Delta t
+        + \sqrt{\eta\,\Delta t/B}\;\Sigma(\Phi_k)^{1/2}\,\xi_k, \qquad \xi_k \sim \mathcal N(0, I).
 
-    discretized as
-    :math:`\Phi_{k+1} = \Phi_k - g(\Phi_k)\,\Delta t + \sqrt{\eta\,\Delta t/B}\;\Sigma(\Phi_k)^{1/2}\,\xi_k`,
-    :math:`\xi_k \sim \mathcal N(0, I)`. Here :math:`\eta` is the SGD learning
-    rate being modelled and :math:`\Sigma` the single-example gradient-noise
-    covariance (``problem.noise_cov``); time is measured in the same units as
-    SGD's sum of rates, so one SGD step of rate :math:`\eta` is :math:`\Delta t = \eta`.
-
-    Parameters
-    ----------
-    problem : Problem
-    phi0 : array_like, shape (dim,) or (chains, dim)
-    lr : float
-        :math:`\eta \ge 0`, which sets the noise level (temperature :math:`\eta\sigma^2/2B`).
-    t_end : float > 0
-        Final time; it must be a whole number of steps ``dt``.
-    dt : float > 0
-        Solver step :math:`\Delta t`.
-    chains, rng, batch_size, record_every, max_norm
-        As in :func:`sgd`.
-
-    Returns
-    -------
-    Trajectory
-        ``time`` is :math:`k\,\Delta t` at the save points.
+    ``lr`` is the modelled SGD rate :math:`\eta` (it sets the noise level); ``dt`` the solver
+    step, ``t_end`` a whole number of them. Time is in SGD's units (one SGD step is
+    :math:`\Delta t = \eta`); ``time`` is :math:`k\,\Delta t` at the records.
     """
     eta = as_rates(lr, 1)[0]
-    t_end = float(as_finite_array(t_end, "t_end", ndim=0))
-    dt = float(as_finite_array(dt, "dt", ndim=0))
-    if not (t_end > 0 and dt > 0):
-        raise ValueError(f"t_end and dt must be > 0, got t_end={t_end:g}, dt={dt:g}")
+    t_end, dt = as_rate(t_end, "t_end"), as_rate(dt, "dt")
     steps = int(round(t_end / dt))
     if steps < 1 or abs(steps * dt - t_end) > 1e-9 * t_end:
         raise ValueError(
@@ -408,27 +280,9 @@ def gradient_flow(problem, phi0, times, *, chains=None, rtol=1e-10, atol=1e-12,
                   method="DOP853") -> Trajectory:
     r"""Solve the gradient-flow ODE :math:`\dot\Phi(t) = -g(\Phi(t))`, :math:`\Phi(0) = \Phi_0`.
 
-    An adaptive high-order Runge--Kutta solver (:func:`scipy.integrate.solve_ivp`,
-    Dormand--Prince 8(5,3) by default) integrates all chains at once; its error
-    is controlled by ``rtol`` and ``atol``, far below anything SGD resolves.
-
-    Parameters
-    ----------
-    problem : Problem
-    phi0 : array_like, shape (dim,) or (chains, dim)
-    times : array_like, shape (records,)
-        Non-decreasing save times :math:`\ge 0`.
-    chains : int, optional
-        Copies of ``phi0`` (with ``phi0`` of shape ``(dim,)``).
-    rtol, atol : float
-        Solver tolerances.
-    method : str
-        Any :func:`scipy.integrate.solve_ivp` method (``"Radau"`` for stiff problems).
-
-    Returns
-    -------
-    Trajectory
-        ``phi`` has shape ``(records, chains, dim)``; ``step`` is ``-1``.
+    All chains at once by :func:`scipy.integrate.solve_ivp` (``method``: Dormand--Prince 8(5,3)
+    by default, ``"Radau"`` for stiff problems) with tolerances ``rtol``, ``atol``; ``times``
+    are the non-decreasing save times :math:`\ge 0`; ``step`` is ``-1``.
     """
     from scipy.integrate import solve_ivp
 
@@ -459,40 +313,13 @@ def stationary_samples(problem, lr, *, chains, rng, run_time, burn_in=None, reco
                        batch_size=1, phi0=None, preconditioner=None) -> Trajectory:
     r"""Samples of SGD's stationary law at a constant rate: burn in, then record.
 
-    Runs independent chains at the rate :math:`\eta`, discards the first ``burn_in`` units
-    of time, then records ``records`` equally spaced states over the next ``run_time``.
-    Time is measured as everywhere in the book, in summed rates (:math:`t = \eta k`), so a
-    chain relaxes on the time scale :math:`1/\lambda_{\min}(H)` whatever the rate. Average
-    any function of the samples with :func:`sgdsim.chain_mean` (records along the first
-    axis, chains along the second): its standard error comes from independent chains.
-
-    Parameters
-    ----------
-    problem : Problem
-        With ``minimizer`` and ``hessian`` when the defaults below are used.
-    lr : float > 0
-    chains : int
-    rng : numpy.random.Generator or int
-    run_time : float > 0
-        Length of the recorded stretch, in units of time.
-    burn_in : float >= 0, optional
-        Discarded time; default :math:`8/\lambda_{\min}`, after which the slowest mode's
-        variance deficit from a start at :math:`\Phi^*` is below :math:`e^{-16}` of its
-        stationary value.
-    records : int, optional
-        States recorded per chain; default two per fastest relaxation time,
-        :math:`\lceil 2\,t_{\rm run}\lambda_{\max}\rceil` (at least 20, at most 2000).
-    batch_size : int
-    phi0 : array_like, shape (dim,) or (chains, dim), optional
-        Start; default the minimizer :math:`\Phi^*`.
-    preconditioner : optional
-        As in :func:`sgd`.
-
-    Returns
-    -------
-    Trajectory
-        The recorded stretch only: ``phi`` of shape ``(records, chains, dim)``; ``time`` and
-        ``step`` count from the end of the burn-in.
+    Runs ``chains`` chains at rate :math:`\eta` from ``phi0`` (default :math:`\Phi^*`), drops
+    ``burn_in`` units of time (default :math:`8/\lambda_{\min}(H)`: the slowest mode's
+    variance deficit is then below :math:`e^{-16}`), then records ``records`` equally spaced
+    states over ``run_time`` (default :math:`\lceil 2\,t_{\rm run}\lambda_{\max}\rceil`,
+    clipped to [20, 2000]). Time is summed rates (:math:`t = \eta k`). Returns the recorded
+    stretch only, ``time`` and ``step`` counted from the end of the burn-in; average it with
+    :func:`sgdsim.chain_mean`.
     """
     eta = as_rate(lr)
     need_h = burn_in is None or records is None
@@ -504,9 +331,7 @@ def stationary_samples(problem, lr, *, chains, rng, run_time, burn_in=None, reco
                              "burn_in= explicitly")
         burn_in = 8.0 / float(lam[0])
     run_time = as_positive_float(run_time, "run_time")
-    burn_in = float(burn_in)
-    if not (np.isfinite(burn_in) and burn_in >= 0):
-        raise ValueError(f"burn_in must be finite and >= 0, got {burn_in!r}")
+    burn_in = float(as_nonnegative(burn_in, "burn_in"))
     records = (int(min(2000, max(20, math.ceil(2.0 * run_time * float(lam[-1])))))
                if records is None else as_positive_int(records, "records"))
     burn = int(math.ceil(burn_in / eta))
@@ -515,8 +340,8 @@ def stationary_samples(problem, lr, *, chains, rng, run_time, burn_in=None, reco
     gen = as_generator(rng)
     n_chains = None if start.ndim == 2 else chains
     if preconditioner is not None:
-        # one run, so that a stateful preconditioner (RMSProp's running mean square) carries
-        # its state from the burn-in into the record; the burn-in is a whole number of records
+        # one run, so that a stateful preconditioner carries its state from the burn-in into
+        # the record; the burn-in is a whole number of records
         burn = every * math.ceil(burn / every)
         traj = sgd(problem, start, eta, burn + every * records, batch_size=batch_size,
                    chains=n_chains, rng=gen, record_every=every, preconditioner=preconditioner)

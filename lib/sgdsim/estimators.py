@@ -1,19 +1,9 @@
 r"""Estimators with honest error bars.
 
-SGD samples are autocorrelated, so a naive standard error ``std / sqrt(n)``
-over all recorded steps is too small. The estimators here account for that:
-
-* :func:`chain_mean` averages each *independent* chain over time and uses the
-  spread of the chain averages (valid whatever the autocorrelation);
-* :func:`batch_means` does the same for one long chain by cutting it into
-  batches much longer than the autocorrelation time;
-* :func:`autocorr_time` measures the integrated autocorrelation time;
-* :func:`cumulants`, :func:`ratio_of_means`, :func:`virial_matrix` and
-  :func:`compare_ensembles` estimate higher moments, ratios, the virial (temperature)
-  matrix and the difference of two ensembles, each with a standard error.
-
-Fits (:func:`weighted_fit`, :func:`loglog_slope`) propagate those errors into
-confidence intervals for slopes.
+SGD samples are autocorrelated, so a naive standard error ``std / sqrt(n)`` over all
+recorded steps is too small. The estimators here take their errors from the spread of
+*independent* chains (samples shaped ``(records, chains)``), valid whatever the
+autocorrelation; the fits propagate those errors into confidence intervals.
 """
 
 from __future__ import annotations
@@ -35,96 +25,68 @@ __all__ = [
     "compare_ensembles",
     "Fit",
     "chain_mean",
-    "batch_means",
     "autocorr_time",
     "weighted_fit",
     "loglog_slope",
 ]
 
 
-def _normal_quantile(level: float) -> float:
-    from scipy.stats import norm
+def _binary(f):
+    """``f(self, b, sb)`` as an operator on a number or an :class:`Estimate` ``b ± sb``."""
 
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
-    return float(norm.ppf(0.5 + level / 2))
+    def op(self, other):
+        if isinstance(other, Estimate):
+            return f(self, other.value, other.stderr)
+        if isinstance(other, (int, float, np.floating, np.integer)):
+            return f(self, float(other), 0.0)
+        return NotImplemented
+    return op
 
 
 @dataclass(frozen=True)
 class Estimate:
     r"""A value with its standard error, and first-order error propagation.
 
-    Arithmetic with numbers and with other *independent* estimates propagates the
-    standard error to first order (the delta method): for :math:`a \pm s_a` and
-    :math:`b \pm s_b`,
-
-    * :math:`a \pm b` has error :math:`\sqrt{s_a^2 + s_b^2}`;
-    * :math:`ab` and :math:`a/b` have relative error
-      :math:`\sqrt{(s_a/a)^2 + (s_b/b)^2}`;
-    * :math:`a^p` has relative error :math:`|p|\, s_a/|a|`; a number :math:`c` scales the
-      error by :math:`|c|`.
-
-    Only combine estimates from independent runs this way; for correlated quantities
-    estimate the combination per chain instead (e.g. :func:`chain_mean` of a difference).
+    Arithmetic with numbers and *independent* estimates follows the delta method:
+    :math:`a \pm b` has error :math:`\sqrt{s_a^2 + s_b^2}`, :math:`ab` and :math:`a/b` relative
+    error :math:`\sqrt{(s_a/a)^2 + (s_b/b)^2}`, :math:`a^p` relative error :math:`|p|\,s_a/|a|`.
+    For correlated quantities estimate the combination per chain instead.
     """
 
     value: float
     stderr: float
 
-    # -- first-order error propagation (independent operands) ----------------------------
-    @staticmethod
-    def _parts(other):
-        if isinstance(other, Estimate):
-            return other.value, other.stderr
-        if isinstance(other, (int, float, np.floating, np.integer)):
-            return float(other), 0.0
-        return None
-
-    def __add__(self, other):
-        o = self._parts(other)
-        if o is None:
-            return NotImplemented
-        return Estimate(self.value + o[0], float(np.hypot(self.stderr, o[1])))
+    @_binary
+    def __add__(self, b, sb):
+        return Estimate(self.value + b, float(np.hypot(self.stderr, sb)))
 
     __radd__ = __add__
 
     def __neg__(self):
         return Estimate(-self.value, self.stderr)
 
-    def __sub__(self, other):
-        o = self._parts(other)
-        if o is None:
-            return NotImplemented
-        return Estimate(self.value - o[0], float(np.hypot(self.stderr, o[1])))
+    @_binary
+    def __sub__(self, b, sb):
+        return Estimate(self.value - b, float(np.hypot(self.stderr, sb)))
 
     def __rsub__(self, other):
         return (-self).__add__(other)
 
-    def __mul__(self, other):
-        o = self._parts(other)
-        if o is None:
-            return NotImplemented
-        v = self.value * o[0]
-        # d(ab) = b da + a db
-        return Estimate(v, float(np.hypot(o[0] * self.stderr, self.value * o[1])))
+    @_binary
+    def __mul__(self, b, sb):  # d(ab) = b da + a db
+        return Estimate(self.value * b, float(np.hypot(b * self.stderr, self.value * sb)))
 
     __rmul__ = __mul__
 
-    def __truediv__(self, other):
-        o = self._parts(other)
-        if o is None:
-            return NotImplemented
-        if o[0] == 0:
+    @_binary
+    def __truediv__(self, b, sb):  # d(a/b) = da / b - a db / b^2
+        if b == 0:
             raise ZeroDivisionError("Estimate divided by zero")
-        v = self.value / o[0]
-        # d(a/b) = da / b - a db / b^2
-        return Estimate(v, float(np.hypot(self.stderr / o[0], self.value * o[1] / o[0] ** 2)))
+        return Estimate(self.value / b, float(np.hypot(self.stderr / b, self.value * sb / b**2)))
 
-    def __rtruediv__(self, other):
-        o = self._parts(other)
-        if o is None:
-            return NotImplemented
-        return Estimate(o[0], o[1]) / self
+    @_binary
+    def __rtruediv__(self, a, sa):
+        return Estimate(a, sa) / self
 
     def __pow__(self, p):
         if not isinstance(p, (int, float, np.integer, np.floating)):
@@ -134,14 +96,13 @@ class Estimate:
         v = self.value ** p
         return Estimate(float(v), float(abs(p * self.value ** (p - 1)) * self.stderr))
 
-    @property
-    def relative_error(self) -> float:
-        """:math:`s / |v|` (infinite when the value is 0)."""
-        return self.stderr / abs(self.value) if self.value else float("inf")
-
     def ci(self, level: float = 0.95) -> tuple[float, float]:
         """Normal-approximation confidence interval."""
-        z = _normal_quantile(level)
+        from scipy.stats import norm
+
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        z = float(norm.ppf(0.5 + level / 2))
         return (self.value - z * self.stderr, self.value + z * self.stderr)
 
     def __iter__(self):  # allows ``value, err = estimate``
@@ -153,18 +114,8 @@ class Estimate:
 
 
 def chain_mean(samples) -> Estimate:
-    r"""Mean over time and independent chains, with a standard error from the chains.
-
-    Each chain's time average :math:`\bar x_c` is one independent draw; the
-    estimate is :math:`\bar x = \frac1C\sum_c \bar x_c` with standard error
-    :math:`s(\bar x_c)/\sqrt C`. This is valid for any autocorrelation
-    within chains (discard the burn-in before calling).
-
-    Parameters
-    ----------
-    samples : array_like, shape (records, chains) or (chains,)
-        At least 2 chains.
-    """
+    r"""Mean over time and chains :math:`\frac1C\sum_c \bar x_c`, standard error
+    :math:`s(\bar x_c)/\sqrt C`; ``samples`` (records, chains) or (chains,), burn-in dropped."""
     x = as_finite_array(samples, "samples", ndim=(1, 2))
     per_chain = x if x.ndim == 1 else x.mean(axis=0)
     c = per_chain.size
@@ -173,34 +124,11 @@ def chain_mean(samples) -> Estimate:
     return Estimate(float(per_chain.mean()), float(per_chain.std(ddof=1) / np.sqrt(c)))
 
 
-def batch_means(series, n_batches: int = 20) -> Estimate:
-    r"""Mean of one autocorrelated series with a batch-means standard error.
-
-    The series is cut into ``n_batches`` contiguous batches (the remainder at
-    the start is dropped); the standard error is the spread of batch means
-    over :math:`\sqrt{n_b}`. It is consistent when each batch is much longer
-    than :func:`autocorr_time` of the series.
-    """
-    x = as_finite_array(series, "series", ndim=1)
-    nb = as_positive_int(n_batches, "n_batches", minimum=2)
-    size = x.size // nb
-    if size < 1:
-        raise ValueError(f"series of length {x.size} is too short for {nb} batches")
-    means = x[x.size - nb * size:].reshape(nb, size).mean(axis=1)
-    return Estimate(float(means.mean()), float(means.std(ddof=1) / np.sqrt(nb)))
-
-
 def autocorr_time(series, c: float = 5.0) -> float:
     r"""Integrated autocorrelation time :math:`\tau = 1 + 2\sum_{t\ge1}\rho(t)`.
 
-    Uses the FFT autocorrelation and Sokal's automatic window: the sum is cut
-    at the smallest :math:`M` with :math:`M \ge c\,\tau(M)`. For an AR(1)
-    series with coefficient :math:`a`, :math:`\tau = (1+a)/(1-a)`.
-
-    Parameters
-    ----------
-    series : array_like, shape (n,) or (n, chains)
-        With several chains, their autocorrelations are averaged.
+    FFT autocorrelation (averaged over the chains of a (n, chains) ``series``), cut by Sokal's
+    window at the smallest :math:`M \ge c\,\tau(M)`. AR(1): :math:`\tau = (1+a)/(1-a)`.
     """
     x = as_finite_array(series, "series", ndim=(1, 2))
     if x.ndim == 1:
@@ -248,11 +176,9 @@ class Fit:
 def weighted_fit(x, y, yerr, powers=(0, 1)) -> Fit:
     r"""Weighted least squares :math:`y \approx \sum_p c_p x^p` with known errors.
 
-    Minimizes :math:`\sum_j (y_j - \sum_p c_p x_j^p)^2 / \sigma_j^2`; the
-    covariance of the coefficients is :math:`(A^\top W A)^{-1}`, exact when
-    the ``yerr`` are the true standard errors of independent ``y``. Use
-    ``powers=(1,)`` for a line through the origin, ``(1, 2)`` to fit a slope
-    at 0 with curvature.
+    Minimizes :math:`\sum_j (y_j - \sum_p c_p x_j^p)^2 / \sigma_j^2`; the coefficients'
+    covariance is :math:`(A^\top W A)^{-1}`, exact when ``yerr`` are the true standard errors
+    of independent ``y``. ``powers=(1,)`` fits a line through the origin.
     """
     x = as_finite_array(x, "x", ndim=1)
     y = as_finite_array(y, "y", shape=(x.size,))
@@ -271,12 +197,8 @@ def weighted_fit(x, y, yerr, powers=(0, 1)) -> Fit:
 
 
 def loglog_slope(x, y) -> Fit:
-    r"""Ordinary least-squares line through :math:`(\log x, \log y)`.
-
-    ``coef[1]`` is the slope: the order :math:`p` in :math:`y \approx C x^p`.
-    Its standard error comes from the residual scatter (``dof`` = n - 2), so
-    it reflects how straight the points lie.
-    """
+    r"""Least-squares line through :math:`(\log x, \log y)`: ``coef[1]`` is :math:`p` in
+    :math:`y \approx C x^p`, its error from the residual scatter (``dof`` = n - 2)."""
     x = as_finite_array(x, "x", ndim=1)
     y = as_finite_array(y, "y", shape=(x.size,))
     if np.any(x <= 0) or np.any(y <= 0):
@@ -293,7 +215,6 @@ def loglog_slope(x, y) -> Fit:
     return Fit(coef=coef, cov=cov, chi2=float(resid @ resid), dof=dof)
 
 
-# ------------------------------------------------ higher moments, ratios, virials, ensembles
 @dataclass(frozen=True)
 class Cumulants:
     """Variance, skewness and excess kurtosis of a sample, each with a standard error."""
@@ -304,27 +225,18 @@ class Cumulants:
 
 
 def cumulants(x, groups: int = 20) -> Cumulants:
-    r"""Variance, skewness :math:`\kappa_3/\kappa_2^{3/2}` and excess kurtosis :math:`\kappa_4/\kappa_2^2`.
+    r"""Variance, skewness :math:`\kappa_3/\kappa_2^{3/2}` and excess kurtosis
+    :math:`\kappa_4/\kappa_2^2` of i.i.d. draws ``x``, with standard errors.
 
-    The sample is cut into ``groups`` equal groups; in each, the cumulants are
-    estimated with Fisher's unbiased k-statistics :math:`k_2, k_3, k_4`, and the
-    standardized ratios are formed. The estimate is the mean over groups and its
-    standard error the spread of the groups over :math:`\sqrt{\text{groups}}`
-    (the groups are independent when the sample is i.i.d.). The ratios carry a
-    bias of order 1/(group size), negligible for groups of a thousand or more.
-
-    Parameters
-    ----------
-    x : array_like, shape (n,)
-        Independent draws; at least 8 per group.
-    groups : int
-        At least 2.
+    Fisher's k-statistics averaged over ``groups`` equal groups (>= 8 draws each), with the
+    groups' spread as error; the ratios carry a bias of order 1/(group size).
     """
     x = as_finite_array(x, "x", ndim=1)
     k = as_positive_int(groups, "groups", minimum=2)
     size = x.size // k
     if size < 8:
-        raise ValueError(f"cumulants needs at least 8 draws per group; got {x.size} for {k} groups")
+        raise ValueError(f"cumulants needs at least 8 draws per group; got {x.size} for {k} "
+                         "groups")
     y = x[: k * size].reshape(k, size)
     y = y - y.mean(axis=1, keepdims=True)  # k-statistics k2..k4 are shift invariant
     n = float(size)
@@ -347,18 +259,12 @@ class EnsembleGap:
 
 
 def compare_ensembles(a, b) -> EnsembleGap:
-    r"""Compare the mean and the spread of two independent samples of chains.
+    r"""Compare the mean and the spread of independent draws ``a`` (n_a, dim), ``b`` (n_b, dim).
 
-    ``mean_diff[j]`` estimates :math:`E a_j - E b_j` with standard error
-    :math:`\sqrt{s_{a,j}^2/n_a + s_{b,j}^2/n_b}`; ``spread_ratio`` estimates
-    :math:`\operatorname{tr}\operatorname{Cov} a / \operatorname{tr}\operatorname{Cov} b`
-    with a delta-method standard error from the spread of :math:`\|a - \bar a\|^2`
-    (valid for any distribution with a fourth moment).
-
-    Parameters
-    ----------
-    a, b : array_like, shape (n_a, dim) and (n_b, dim)
-        Independent draws (e.g. the final states of independent chains).
+    ``mean_diff[j]`` estimates :math:`E a_j - E b_j` (error
+    :math:`\sqrt{s_{a,j}^2/n_a + s_{b,j}^2/n_b}`); ``spread_ratio``
+    :math:`\operatorname{tr}\operatorname{Cov} a / \operatorname{tr}\operatorname{Cov} b`, with a
+    delta-method error from the spread of :math:`\|a - \bar a\|^2`.
     """
     a = as_finite_array(a, "a", ndim=2)
     b = as_finite_array(b, "b", ndim=2)
@@ -376,7 +282,6 @@ def compare_ensembles(a, b) -> EnsembleGap:
         mean_diff=tuple(Estimate(float(d), float(s)) for d, s in zip(diff, se)),
         spread_ratio=Estimate(float(ratio), float(ratio * np.hypot(sa / ta, sb / tb))),
     )
-
 
 
 @dataclass(frozen=True)
@@ -397,27 +302,10 @@ class MatrixEstimate:
 def virial_matrix(problem, phi, center=None) -> MatrixEstimate:
     r"""Estimate :math:`V_{ij} = E[(\Phi-c)_i\, g_j(\Phi)]` from stationary samples.
 
-    For a Gibbs law :math:`e^{-\mathcal L/T}`, :math:`V = T\,I` exactly, for any
-    loss and any centre :math:`c`; for a product law
-    :math:`\prod_k e^{-\mathcal L_k(\phi_k)/T_k}` of a separable loss,
-    :math:`V = \mathrm{diag}(T_k)`. So the diagonal measures per-coordinate
-    temperatures and the off-diagonal entries (and unequal diagonal ones)
-    measure how far the law is from Gibbs. On a quadratic, :math:`V = CH`.
-
-    Parameters
-    ----------
-    problem : Problem
-        Provides ``grad`` (and ``minimizer`` when ``center`` is omitted).
-    phi : array_like, shape (records, chains, dim)
-        Stationary samples (burn-in removed); at least 2 independent chains.
-    center : array_like (dim,), optional
-        :math:`c` (default: ``problem.minimizer()``).
-
-    Returns
-    -------
-    MatrixEstimate
-        Each entry averaged over time within a chain, with the standard error
-        from the spread of the chain averages (:func:`sgdsim.chain_mean`).
+    A Gibbs law :math:`e^{-\mathcal L/T}` has :math:`V = T\,I` for any loss and centre
+    :math:`c` (default :math:`\Phi^*`); a product law of a separable loss has
+    :math:`V = \mathrm{diag}(T_k)`; on a quadratic :math:`V = CH`. ``phi`` (records, chains,
+    dim); errors from the spread of the chains' time averages.
     """
     phi = as_finite_array(phi, "phi", ndim=3)
     c = problem.minimizer() if center is None else as_finite_array(
@@ -434,14 +322,8 @@ def virial_matrix(problem, phi, center=None) -> MatrixEstimate:
 def ratio_of_means(numerator, denominator) -> Estimate:
     r"""Estimate :math:`E[a]/E[b]` from paired samples, with a delta-method standard error.
 
-    Each chain's time averages :math:`(\bar a_c, \bar b_c)` are one independent
-    draw; :math:`R = \bar a/\bar b` and
-    :math:`\mathrm{se}(R) = s(\bar a_c - R\,\bar b_c) / (\sqrt C\,|\bar b|)`.
-
-    Parameters
-    ----------
-    numerator, denominator : array_like, shape (records, chains) or (chains,)
-    """
+    From the chains' time averages: :math:`R = \bar a/\bar b`,
+    :math:`\mathrm{se}(R) = s(\bar a_c - R\,\bar b_c) / (\sqrt C\,|\bar b|)`."""
     a = as_finite_array(numerator, "numerator", ndim=(1, 2))
     b = as_finite_array(denominator, "denominator", shape=a.shape)
     if a.ndim == 2:

@@ -1,39 +1,21 @@
 r"""A 1-D Fokker--Planck solver for the Langevin model of SGD.
 
-The density :math:`p(x, t)` of the SDE :math:`dX = -U'(X)\,dt + \sqrt{2D}\,dW`
-obeys the Fokker--Planck equation in flux form
+The density of :math:`dX = -U'(X)\,dt + \sqrt{2D}\,dW` obeys :math:`\partial_t p = -\partial_x J`,
+:math:`J = -U'p - D\,\partial_x p`, with zero flux at the ends; for SGD :math:`D = T`.
 
-.. math::
-    \partial_t p = -\partial_x J, \qquad J = -U'(x)\,p - D\,\partial_x p ,
-
-with zero flux through the ends of the domain. For SGD at rate :math:`\eta`,
-batch :math:`B` and gradient-noise variance :math:`\sigma^2`,
-:math:`D = \eta\sigma^2/(2B) = T`, and the stationary (zero-flux) solution is the
-Gibbs density :math:`p \propto e^{-U/T}`.
-
-Discretization (finite volumes, Scharfetter--Gummel flux)
-----------------------------------------------------------
-Cells :math:`i = 0..m-1` with centres :math:`x_i` and widths :math:`w_i` hold
-masses :math:`M_i = w_i p_i`. Between neighbouring centres (distance
-:math:`d_i = x_{i+1} - x_i`) the drift is taken constant,
-:math:`-(U_{i+1} - U_i)/d_i`, and the flux is the exact steady flux of that
-constant-drift problem (Scharfetter & Gummel, 1969):
+Finite volumes: cells with centres :math:`x_i` and widths :math:`w_i` hold masses
+:math:`M_i = w_i p_i`; between centres (distance :math:`d_i`) the drift is taken constant and
+the flux is that problem's exact steady flux (Scharfetter & Gummel, 1969):
 
 .. math::
     J_{i+1/2} = \frac{D}{d_i}\Bigl[B(-\lambda_i)\,p_i - B(\lambda_i)\,p_{i+1}\Bigr],
     \qquad \lambda_i = -\frac{U_{i+1} - U_i}{D}, \qquad B(z) = \frac{z}{e^z - 1}.
 
-Hence :math:`\dot M_i = J_{i-1/2} - J_{i+1/2}` with :math:`J_{-1/2} = J_{m-1/2} = 0`:
-
-* total mass :math:`\sum_i M_i` is conserved exactly (every flux leaves one cell
-  and enters its neighbour);
-* :math:`B(-\lambda)/B(\lambda) = e^{\lambda}`, so every flux vanishes when
-  :math:`p_{i+1}/p_i = e^{-(U_{i+1}-U_i)/D}`: the discrete Gibbs density
-  :math:`p_i \propto e^{-U(x_i)/D}` is the *exact* stationary state of the scheme;
-* the scheme is a reversible Markov jump process on cells, so its generator is
-  similar to a symmetric matrix. :meth:`FokkerPlanck1D.evolve` uses that
-  eigendecomposition: the semi-discrete equation is solved *exactly* in time,
-  and the spatial error is :math:`O(h^2)`.
+Then :math:`\dot M_i = J_{i-1/2} - J_{i+1/2}` (zero flux at the ends) conserves mass exactly;
+:math:`B(-\lambda)/B(\lambda) = e^{\lambda}` makes the discrete Gibbs density
+:math:`p_i \propto e^{-U(x_i)/D}` the exact stationary state; and the scheme is a reversible
+jump process, whose generator, similar to a symmetric matrix, is diagonalized to solve the
+semi-discrete equation exactly in time (spatial error :math:`O(h^2)`).
 """
 
 from __future__ import annotations
@@ -46,6 +28,7 @@ from ._validation import (
     as_positive_float,
     as_positive_int,
 )
+from .problems import noise_var_1d
 
 __all__ = ["FokkerPlanck1D", "bernoulli"]
 
@@ -54,7 +37,7 @@ _MAX_EXPONENT = 600.0
 
 
 def bernoulli(z):
-    r"""The Bernoulli function :math:`B(z) = z/(e^z - 1)`, with :math:`B(0) = 1`, computed stably."""
+    r"""The Bernoulli function :math:`B(z) = z/(e^z - 1)`, :math:`B(0) = 1`, computed stably."""
     z = np.asarray(z, dtype=float)
     out = np.empty_like(z)
     small = np.abs(z) < 1e-6
@@ -72,21 +55,9 @@ def bernoulli(z):
 class FokkerPlanck1D:
     r"""Finite-volume Fokker--Planck solver on an interval with zero-flux ends.
 
-    Parameters
-    ----------
-    potential : callable or array_like
-        The drift potential :math:`U` (the training loss :math:`\mathcal L`): a
-        callable taking ``x`` of shape ``(m, 1)`` and returning shape ``(m,)``
-        (the convention of :mod:`sgdsim.problems`), or its values at the cell centres.
-    edges : array_like, shape (m + 1,)
-        Increasing cell edges; the domain is ``[edges[0], edges[-1]]``.
-    diffusion : float > 0
-        :math:`D` -- for SGD the temperature :math:`\eta\sigma^2/(2B)`.
-
-    Attributes
-    ----------
-    edges, centers, widths : numpy.ndarray
-    diffusion : float
+    ``potential`` :math:`U` is a callable of ``x`` (m, 1) returning (m,), or its values at the
+    cell centres; ``edges`` (m + 1,) are increasing; ``diffusion`` is :math:`D > 0`. Densities
+    ``p`` are arrays of shape (m,) on the cells.
     """
 
     def __init__(self, potential, edges, diffusion):
@@ -107,16 +78,13 @@ class FokkerPlanck1D:
 
     @classmethod
     def for_sgd(cls, problem, lr, edges, *, batch_size=1):
-        r"""The Langevin model of SGD on a 1-D problem with constant noise: :math:`D = \eta\sigma^2/(2B)`."""
-        if problem.dim != 1 or not getattr(problem, "noise_is_constant", False):
-            raise ValueError("for_sgd needs a 1-D problem with constant gradient noise")
+        r"""The Langevin model of SGD on a 1-D problem with constant noise,
+        :math:`D = \eta\sigma^2/(2B)`."""
         from .gibbs import temperature
 
-        sigma2 = float(np.atleast_2d(problem.noise_cov())[0, 0])
-        t = float(temperature(lr, sigma2, batch_size))
-        return cls(problem.loss, edges, t)
+        sigma2 = noise_var_1d(problem, "for_sgd")
+        return cls(problem.loss, edges, float(temperature(lr, sigma2, batch_size)))
 
-    # -- the discrete operator ------------------------------------------------------
     def _build(self):
         d, u, w = self.diffusion, self.potential, self.widths
         dist = np.diff(self.centers)
@@ -145,7 +113,7 @@ class FokkerPlanck1D:
 
     @property
     def generator(self) -> np.ndarray:
-        r"""The matrix :math:`Q` with :math:`\dot M = Q M` for the cell masses; columns sum to 0."""
+        r"""The matrix :math:`Q` of :math:`\dot M = Q M` on the cell masses; columns sum to 0."""
         m = self.centers.size
         q = np.zeros((m, m))
         i = np.arange(m - 1)
@@ -155,17 +123,11 @@ class FokkerPlanck1D:
         q[i + 1, i + 1] -= self._down
         return q
 
-    def fluxes(self, p) -> np.ndarray:
-        r"""The fluxes :math:`J_{i+1/2}` at the interior faces for density ``p``, shape (m-1,)."""
-        mass = self._masses(p)
-        return self._up * mass[:-1] - self._down * mass[1:]
-
     @property
     def relaxation_time(self) -> float:
-        r"""Slowest relaxation time :math:`1/|\lambda_2|` of the scheme (e.g. the barrier-hopping time)."""
+        r"""Slowest relaxation time :math:`1/|\lambda_2|` (e.g. the barrier-hopping time)."""
         return float(1.0 / -self._evals[-2])
 
-    # -- densities ------------------------------------------------------------------
     def _masses(self, p) -> np.ndarray:
         p = as_finite_array(p, "p", shape=(self.centers.size,))
         if np.any(p < 0):
@@ -173,54 +135,27 @@ class FokkerPlanck1D:
         return p * self.widths
 
     def stationary(self) -> np.ndarray:
-        r"""The discrete Gibbs density :math:`p_i = e^{-U(x_i)/D}/Z` (normalized on the cells)."""
+        r"""The discrete Gibbs density :math:`p_i = e^{-U(x_i)/D}/Z`."""
         return self._pi / self.widths
-
-    def mass(self, p) -> float:
-        r"""Total mass :math:`\sum_i w_i p_i`."""
-        return float(np.sum(self._masses(p)))
-
-    def mean(self, p) -> float:
-        """Mean position under density ``p`` (normalized to its mass)."""
-        m = self._masses(p)
-        return float(m @ self.centers / m.sum())
-
-    def var(self, p) -> float:
-        """Variance of the position under density ``p`` (cell-centre quadrature)."""
-        m = self._masses(p)
-        mu = m @ self.centers / m.sum()
-        return float(m @ (self.centers - mu) ** 2 / m.sum())
 
     def point_mass(self, x0) -> np.ndarray:
         """The density with all its mass in the cell that contains ``x0``."""
         x0 = float(x0)
         if not self.edges[0] <= x0 < self.edges[-1]:
-            raise ValueError(f"x0={x0:g} is outside the domain [{self.edges[0]:g}, {self.edges[-1]:g})")
+            raise ValueError(f"x0={x0:g} is outside the domain "
+                             f"[{self.edges[0]:g}, {self.edges[-1]:g})")
         i = int(np.searchsorted(self.edges, x0, side="right") - 1)
         p = np.zeros(self.centers.size)
         p[i] = 1.0 / self.widths[i]
         return p
 
     def evolve(self, p0, times) -> np.ndarray:
-        r"""The density at the given times, solving :math:`\dot M = QM` exactly in time.
+        r"""The densities (k, m) at ``times`` (k,) from ``p0``: :math:`\dot M = QM` solved exactly.
 
-        When it is well conditioned (the initial mass sits where the Gibbs weight is
-        not tiny) the eigendecomposition of the symmetrized generator is used,
-        :math:`M(t) = \Pi^{1/2} V e^{\Lambda t} V^\top \Pi^{-1/2} M(0)`; otherwise
-        the matrix exponential :math:`M(t) = e^{Qt} M(0)` (scaling and squaring).
-        Either way there is no time-stepping error, only round-off.
-
-        Parameters
-        ----------
-        p0 : array_like, shape (m,)
-            Initial density on the cells (>= 0; its mass is kept, not renormalized).
-        times : array_like, shape (k,)
-            Times >= 0.
-
-        Returns
-        -------
-        numpy.ndarray, shape (k, m)
-            Densities; negative round-off is clipped to 0.
+        Where well conditioned (the initial mass sits where the Gibbs weight is not tiny),
+        :math:`M(t) = \Pi^{1/2} V e^{\Lambda t} V^\top \Pi^{-1/2} M(0)` from the symmetrized
+        generator; otherwise :math:`M(t) = e^{Qt} M(0)`. The mass of ``p0`` is kept; negative
+        round-off is clipped to 0.
         """
         mass0 = self._masses(p0)
         times = as_finite_array(times, "times", ndim=1)
@@ -257,29 +192,19 @@ class FokkerPlanck1D:
             out[i] = m
         return out
 
-    def bin_masses(self, p, cells_per_bin: int) -> np.ndarray:
-        """Masses of consecutive groups of ``cells_per_bin`` cells (histogram bins), shape (..., m/c)."""
-        c = as_positive_int(cells_per_bin, "cells_per_bin")
-        p = np.asarray(p, dtype=float)
-        m = self.centers.size
-        if m % c:
-            raise ValueError(f"{m} cells cannot be grouped into bins of {c}")
-        return (p * self.widths).reshape(p.shape[:-1] + (m // c, c)).sum(axis=-1)
-
     def chi_square(self, samples, p, cells_per_bin: int, min_expected: float = 5.0):
         r"""Pearson's :math:`\chi^2` of a sample's histogram against the density ``p``.
 
-        Bins are groups of ``cells_per_bin`` cells; bins expecting fewer than
-        ``min_expected`` draws are pooled into one bin (with the draws outside the
-        domain). Under the hypothesis that the draws are i.i.d. from ``p``,
+        Bins are groups of ``cells_per_bin`` cells; bins expecting fewer than ``min_expected``
+        draws are pooled (with the draws outside the domain). For i.i.d. draws from ``p``,
         :math:`\chi^2` has mean ``dof`` and standard deviation :math:`\sqrt{2\,\mathrm{dof}}`.
-
-        Returns
-        -------
-        (chi2, dof) : (float, int)
+        Returns ``(chi2, dof)``.
         """
         x = as_finite_array(samples, "samples", ndim=1)
-        probs = self.bin_masses(p, cells_per_bin)
+        c, m = as_positive_int(cells_per_bin, "cells_per_bin"), self.centers.size
+        if m % c:
+            raise ValueError(f"{m} cells cannot be grouped into bins of {c}")
+        probs = (np.asarray(p, dtype=float) * self.widths).reshape(m // c, c).sum(axis=-1)
         probs = probs / probs.sum()
         counts = np.histogram(x, bins=self.edges[::cells_per_bin])[0]
         outside = x.size - counts.sum()

@@ -2,23 +2,13 @@ r"""Gibbs densities and stationary laws in one dimension: temperatures, densitie
 
 Langevin dynamics :math:`d\Phi = -\nabla\mathcal L\,dt + \sqrt{\eta\Sigma/B}\,dW` with
 isotropic :math:`\Sigma = \sigma^2 I` has the Gibbs density :math:`p \propto e^{-\mathcal L/T}`
-as its stationary law, at temperature :math:`T = \eta\sigma^2/(2B)`. SGD itself has that law
-only as :math:`\eta \to 0`:
-
-* :func:`temperature` -- :math:`T = \eta\sigma^2/(2B)`;
-* :func:`gibbs_density`, :func:`gibbs_mean_loss` -- the Gibbs density on a 1-D grid and the
-  mean and variance of the loss under it (one set of weights, :func:`_gibbs_weights`);
-* :func:`fit_temperature` -- the maximum-likelihood temperature of samples;
-* :func:`sgd_stationary_density` -- SGD's *exact* stationary density at a finite rate in 1-D
-  (no SDE approximation), and :func:`sgd_stationary_temperature`, the temperature that law
-  has under :func:`fit_temperature`;
-* :func:`rmsprop_temperature`, :func:`rmsprop_temperature_factor` -- RMSProp's temperature
-  :math:`c(\beta)\,\eta\sigma/(2\sqrt B)`.
+as its stationary law, at temperature :math:`T = \eta\sigma^2/(2B)`; SGD itself has that law
+only as :math:`\eta \to 0`, and RMSProp has temperature :math:`c(\beta)\,\eta\sigma/(2\sqrt B)`.
+Functions take ``loss`` as values on a 1-D ``grid`` (increasing, covering the mass) or as a
+callable of ``grid[:, None]``; integrals over the grid use the trapezoidal rule.
 """
 
 from __future__ import annotations
-
-from typing import NamedTuple
 
 import numpy as np
 
@@ -33,11 +23,11 @@ from ._validation import (
 )
 from .estimators import Estimate, chain_mean
 from .preconditioners import RMSProp
+from .problems import noise_var_1d
 
 __all__ = [
     "temperature",
     "gibbs_density",
-    "gibbs_mean_loss",
     "fit_temperature",
     "sgd_stationary_density",
     "sgd_stationary_temperature",
@@ -47,23 +37,12 @@ __all__ = [
 
 
 def temperature(lr, noise_var, batch_size=1):
-    r"""Langevin temperature :math:`T = \eta\,\sigma^2 / (2B)`.
-
-    The factor :math:`\tfrac12` is exact: the SDE's diffusion coefficient is
-    :math:`\eta\sigma^2/(2B)` per unit time, and flux balance
-    :math:`D\,p' = -p\,\mathcal L'` gives :math:`p \propto e^{-\mathcal L/D}`.
-    """
+    r"""Langevin temperature :math:`T = \eta\,\sigma^2 / (2B)`: the SDE's diffusion coefficient,
+    and flux balance :math:`D\,p' = -p\,\mathcal L'` gives :math:`p \propto e^{-\mathcal L/D}`."""
     lr = as_nonnegative(lr, "lr")
     noise_var = as_nonnegative(noise_var, "noise_var")
     b = as_positive_int(batch_size, "batch_size")
     return lr * noise_var / (2.0 * b)
-
-
-class LossMoments(NamedTuple):
-    """Mean and variance of the loss under a law (unpacks as ``mean, var = ...``)."""
-
-    mean: float
-    var: float
 
 
 def _loss_on_grid(loss, grid):
@@ -86,81 +65,26 @@ def _gibbs_moments(values, grid, t):
 
 
 def gibbs_density(loss, grid, temperature):
-    r"""The Gibbs density :math:`p(x) = e^{-\mathcal L(x)/T} / Z` on a 1-D grid.
+    r"""The Gibbs density :math:`p(x) = e^{-\mathcal L(x)/T} / Z` on the grid (integrates to 1).
 
-    :math:`Z` is computed by the trapezoidal rule on the grid, so the grid
-    must cover the mass (a few :math:`\sqrt{T/\mathcal L''}` past the wells).
-
-    Parameters
-    ----------
-    loss : callable or array_like
-        :math:`\mathcal L` evaluated on the grid, or a callable taking
-        ``grid[:, None]`` (shape ``(m, 1)``) and returning shape ``(m,)``.
-    grid : array_like, shape (m,)
-        Increasing points.
-    temperature : float > 0
-
-    Returns
-    -------
-    numpy.ndarray, shape (m,)
-        The density, integrating to 1 on the grid.
+    The grid must cover the mass (a few :math:`\sqrt{T/\mathcal L''}` past the wells).
     """
     grid, values = _loss_on_grid(loss, grid)
     w, z = _gibbs_weights(values, grid, as_positive_float(temperature, "temperature"))
     return w / z
 
 
-def gibbs_mean_loss(loss, grid, temperature) -> LossMoments:
-    r"""Mean and variance of :math:`\mathcal L` under the Gibbs density :math:`e^{-\mathcal L/T}/Z`.
-
-    Integrals by the trapezoidal rule on ``grid`` (which must cover the mass).
-    Their derivative is :math:`\frac{d}{dT}E_T[\mathcal L] = \operatorname{Var}_T[\mathcal L]/T^2 > 0`.
-
-    Parameters
-    ----------
-    loss : callable or array_like
-        As in :func:`sgdsim.gibbs_density`.
-    grid : array_like, shape (m,)
-    temperature : float > 0
-
-    Returns
-    -------
-    LossMoments
-    """
-    grid, values = _loss_on_grid(loss, grid)
-    t = as_positive_float(temperature, "temperature")
-    m, v = _gibbs_moments(values, grid, t)
-    return LossMoments(float(m), float(v))
-
-
 def fit_temperature(loss_samples, loss, grid) -> Estimate:
-    r"""Maximum-likelihood temperature of samples under :math:`p_T(x) \propto e^{-\mathcal L(x)/T}`.
+    r"""Maximum-likelihood temperature of samples under :math:`p_T \propto e^{-\mathcal L/T}`.
 
-    The Gibbs densities form an exponential family with sufficient statistic
-    :math:`\mathcal L`, so the likelihood equation is moment matching:
-    :math:`\hat T` solves :math:`E_{\hat T}[\mathcal L] = \overline{\mathcal L}`,
-    the sample mean of the loss. The standard error follows by the delta method,
+    An exponential family in :math:`\mathcal L`: :math:`\hat T` solves
+    :math:`E_{\hat T}[\mathcal L] = \overline{\mathcal L}`, with the delta-method error
 
     .. math:: \operatorname{se}(\hat T) = \operatorname{se}(\overline{\mathcal L})\,
               \hat T^2 / \operatorname{Var}_{\hat T}[\mathcal L],
 
-    with :math:`\operatorname{se}(\overline{\mathcal L})` from
-    :func:`sgdsim.chain_mean` -- the spread of per-chain time averages -- which
-    is valid whatever the autocorrelation along the chains.
-
-    Parameters
-    ----------
-    loss_samples : array_like, shape (records, chains), or Estimate
-        :math:`\mathcal L(\Phi)` along independent chains after burn-in (at least
-        2 chains), or an already computed mean with its standard error.
-    loss : callable or array_like
-        :math:`\mathcal L` on the grid (as in :func:`sgdsim.gibbs_density`).
-    grid : array_like, shape (m,)
-        Increasing points covering the mass of the density.
-
-    Returns
-    -------
-    Estimate
+    :math:`\operatorname{se}(\overline{\mathcal L})` from :func:`sgdsim.chain_mean` of
+    ``loss_samples`` (records, chains), or given as an :class:`Estimate` of the mean loss.
     """
     from scipy.optimize import brentq
 
@@ -191,15 +115,11 @@ _KERNEL_Z2_CUT = 80.0
 
 
 def _kernel_null_vector(grid, mean, sd, loss_values):
-    r"""Invariant vector of the row-stochastic Gaussian kernel ``K[i, j] ~ exp(-(x_j - m_i)^2 / 2 sd^2)``.
+    r"""Unnormalized invariant vector of the row-stochastic kernel
+    :math:`K_{ij} \propto e^{-(x_j - m_i)^2 / 2 s^2}`, banded (rows cut at :math:`\sqrt{80}\,s`).
 
-    Each row keeps the grid points within :math:`\sqrt{80}` standard deviations of its
-    mean, so ``K`` is banded (the band is the step noise plus the largest drift
-    :math:`\eta|\mathcal L'|` on the grid). The stationary equation
-    :math:`(K^\top - I)\pi = 0` has one redundant row (its rows sum to zero); it is
-    replaced by :math:`\pi_p = 1` at the grid point ``p`` of least loss, where
-    :math:`\pi` is largest, and the banded system is solved by LU (a dense solve when
-    the band is wide). The result is unnormalized.
+    :math:`(K^\top - I)\pi = 0` has one redundant row; it is replaced by :math:`\pi_p = 1` at
+    the point ``p`` of least loss, and the system is solved banded (densely if the band is wide).
     """
     from scipy.linalg import solve_banded
 
@@ -250,12 +170,11 @@ def _check_rows(total, grid, mean):
 
 
 def _step_noise_sd(problem, lr, batch_size, what) -> tuple[float, int, float]:
-    r"""(:math:`\eta`, :math:`B`, the step noise :math:`\eta\sigma/\sqrt B`) of 1-D SGD, checked."""
-    if problem.dim != 1 or not getattr(problem, "noise_is_constant", False):
-        raise ValueError(f"{what} needs a 1-D problem with constant noise")
+    r"""(:math:`\eta`, :math:`B`, step noise :math:`\eta\sigma/\sqrt B`) of 1-D SGD, checked."""
+    sigma2 = noise_var_1d(problem, what)
     eta = as_rate(lr)
     b = as_positive_int(batch_size, "batch_size")
-    sd = eta * np.sqrt(float(np.atleast_2d(problem.noise_cov())[0, 0]) / b)
+    sd = eta * np.sqrt(sigma2 / b)
     if not sd > 0:
         raise ValueError("the gradient noise is zero: SGD has no stationary density")
     return eta, b, sd
@@ -264,33 +183,13 @@ def _step_noise_sd(problem, lr, batch_size, what) -> tuple[float, int, float]:
 def sgd_stationary_density(problem, lr, grid, *, batch_size=1) -> np.ndarray:
     r"""Exact stationary density of 1-D SGD with Gaussian gradient noise at rate :math:`\eta`.
 
-    With :math:`\hat g = \mathcal L'(x) + \varepsilon`,
-    :math:`\varepsilon \sim \mathcal N(0, \sigma^2/B)`, one SGD step moves
-    :math:`x` to :math:`y \sim \mathcal N(x - \eta\mathcal L'(x),\ \eta^2\sigma^2/B)`.
-    The stationary density solves :math:`p(y) = \int K(x \to y)\,p(x)\,dx`;
-    discretized on the grid (Nyström with trapezoidal weights, rows
-    renormalized on the grid), it is the left null vector of :math:`K - I`, found
-    by a banded solve with the balance equation at the point of least loss replaced
-    by :math:`\pi = 1` there (well conditioned even when the wells are decoupled
-    to round-off at low temperature).
-    No SDE approximation is made: this is SGD's own law at finite :math:`\eta`,
-    which tends to the Gibbs density at :math:`T = \eta\sigma^2/(2B)` as
-    :math:`\eta \to 0`. Resolve the step noise: the grid spacing should be
-    well below :math:`\eta\sigma/\sqrt B`.
-
-    Parameters
-    ----------
-    problem : Problem
-        1-D with constant noise (e.g. :func:`sgdsim.double_well`).
-    lr : float > 0
-    grid : array_like, shape (m,)
-        Uniform, increasing, covering the mass.
-    batch_size : int
-
-    Returns
-    -------
-    numpy.ndarray, shape (m,)
-        The density on the grid, integrating to 1 by the trapezoidal rule.
+    With :math:`\varepsilon \sim \mathcal N(0, \sigma^2/B)` (a 1-D ``problem`` with constant
+    noise), one step moves :math:`x` to :math:`y \sim \mathcal N(x - \eta\mathcal L'(x),\
+    \eta^2\sigma^2/B)`; the stationary density solves :math:`p(y) = \int K(x \to y)\,p(x)\,dx`,
+    discretized on the uniform ``grid`` (Nyström, rows renormalized on the grid) as the left
+    null vector of :math:`K - I`. No SDE approximation: this is SGD's own law, which tends to
+    the Gibbs density at :math:`T = \eta\sigma^2/(2B)` as :math:`\eta \to 0`. The spacing must
+    resolve the step noise :math:`\eta\sigma/\sqrt B`. Integrates to 1 on the grid.
     """
     eta, b, sd = _step_noise_sd(problem, lr, batch_size, "sgd_stationary_density")
     grid = as_finite_array(grid, "grid", ndim=1)
@@ -309,27 +208,12 @@ def sgd_stationary_density(problem, lr, grid, *, batch_size=1) -> np.ndarray:
 
 
 def sgd_stationary_temperature(problem, lr, lo, hi, *, batch_size=1) -> float:
-    r"""The temperature that SGD's *exact* finite-rate stationary law has under :func:`fit_temperature`.
+    r"""The temperature :math:`T_\eta` that :func:`fit_temperature` gives SGD's exact law.
 
-    :func:`sgd_stationary_density` on a uniform grid over ``[lo, hi]`` (spacing at most a
-    quarter of the step noise :math:`\eta\sigma/\sqrt B`, at least 401 points), then the
-    moment-matched Gibbs temperature :math:`T_\eta` with
-    :math:`E_{T_\eta}[\mathcal L] = E_{\text{SGD},\eta}[\mathcal L]`. It is what an
-    infinitely long SGD run would report; :math:`T_\eta \to \eta\sigma^2/(2B)` as
-    :math:`\eta \to 0`, and the difference is SGD's finite-:math:`\eta` correction.
-
-    Parameters
-    ----------
-    problem : Problem
-        1-D with constant Gaussian noise.
-    lr : float > 0
-    lo, hi : float
-        An interval holding the mass of the stationary law.
-    batch_size : int
-
-    Returns
-    -------
-    float
+    :func:`sgd_stationary_density` on a uniform grid over ``[lo, hi]`` (which must hold the
+    mass; spacing at most a quarter of the step noise, at least 401 points), then
+    :math:`E_{T_\eta}[\mathcal L] = E_{\text{SGD},\eta}[\mathcal L]`: what an infinitely long
+    run would report. :math:`T_\eta \to \eta\sigma^2/(2B)` as :math:`\eta \to 0`.
     """
     eta, b, sd = _step_noise_sd(problem, lr, batch_size, "sgd_stationary_temperature")
     lo, hi = float(lo), float(hi)
@@ -346,43 +230,19 @@ def sgd_stationary_temperature(problem, lr, lo, hi, *, batch_size=1) -> float:
 
 
 # --------------------------------------------------------------------------- RMSProp
-def rmsprop_temperature_factor(beta=0.9, *, rng, chains=4000, steps=None, sampler=None) -> Estimate:
+def rmsprop_temperature_factor(beta=0.9, *, rng, chains=4000, steps=None,
+                               sampler=None) -> Estimate:
     r"""The constant :math:`c(\beta)` in RMSProp's temperature :math:`T = c(\beta)\,\eta\sigma/2`.
 
-    Near a minimum of a coordinate with curvature :math:`h` and noise
-    :math:`\hat g = h\delta + \sigma z`, RMSProp's mean square is
-    :math:`v = \sigma^2 w` with :math:`w \leftarrow \beta w + (1-\beta) z^2`.
-    When :math:`\delta` moves slowly (:math:`\eta h/\sigma \ll 1-\beta`) it sees
-
-    * a mean restoring rate :math:`(\eta h/\sigma)\,\kappa`,
-      :math:`\kappa = E[w^{-1/2}] - (1-\beta)\,E[z^2 w^{-3/2}]` (the derivative of
-      the mean step :math:`E[\hat g/\sqrt v]` with respect to the mean gradient; the
-      second term is there because :math:`v` contains the current :math:`\hat g^2`);
-    * a step-noise variance :math:`\eta^2\,\nu`, :math:`\nu = E[z^2/w]`,
-
-    so :math:`\operatorname{Var}\delta = \eta\sigma\nu/(2h\kappa)` and
-    :math:`T = h\operatorname{Var}\delta = c(\beta)\,\eta\sigma/2` with
-    :math:`c = \nu/\kappa`. The expectations are over the stationary law of
-    :math:`w`, estimated here by Monte Carlo. :math:`c \to 1` as
-    :math:`\beta \to 1` (then :math:`v = \sigma^2` exactly).
-
-    Parameters
-    ----------
-    beta : float in [0, 1)
-    rng : numpy.random.Generator or int
-    chains : int
-        Independent copies of :math:`w`.
-    steps : int, optional
-        Samples per chain after a burn-in of :math:`40/(1-\beta)` steps
-        (default :math:`400/(1-\beta)`, at least 2000).
-    sampler : callable, optional
-        ``sampler(rng, shape)`` returning unit-variance noise with a law symmetric about 0
-        :math:`z` (default standard normal). :math:`c` depends on its law.
-
-    Returns
-    -------
-    Estimate
-        :math:`c(\beta)` with a delta-method standard error over chains.
+    With noise :math:`\hat g = h\delta + \sigma z` near a minimum, :math:`v = \sigma^2 w`,
+    :math:`w \leftarrow \beta w + (1-\beta) z^2`. For slow :math:`\delta`
+    (:math:`\eta h/\sigma \ll 1-\beta`) the mean restoring rate is :math:`(\eta h/\sigma)\kappa`,
+    :math:`\kappa = E[w^{-1/2}] - (1-\beta)\,E[z^2 w^{-3/2}]` (:math:`v` holds the current
+    :math:`\hat g^2`), and the step variance :math:`\eta^2\nu`, :math:`\nu = E[z^2/w]`; so
+    :math:`T = h\operatorname{Var}\delta = c\,\eta\sigma/2`, :math:`c = \nu/\kappa \to 1` as
+    :math:`\beta \to 1`. Monte Carlo over ``chains`` copies of :math:`w`, ``steps`` samples each
+    (default :math:`\max(2000, 400/(1-\beta))`) after a burn-in of :math:`40/(1-\beta)`, with a
+    delta-method error over chains; ``sampler(rng, shape)`` draws :math:`z` (default normal).
     """
     RMSProp(beta=beta)  # validates beta
     gen = as_generator(rng)
@@ -420,11 +280,9 @@ def rmsprop_temperature_factor(beta=0.9, *, rng, chains=4000, steps=None, sample
 def rmsprop_temperature(lr, noise_std, batch_size=1, factor=1.0):
     r"""RMSProp's small-rate temperature :math:`T = c\,\eta\,\sigma/(2\sqrt B)`.
 
-    Near the minimum :math:`v \approx \sigma^2/B`, so the effective rate is
-    :math:`\eta\sqrt B/\sigma` and :math:`T = (\eta\sqrt B/\sigma)\,(\sigma^2/B)/2`:
-    proportional to :math:`\sigma` (not :math:`\sigma^2`) and to :math:`1/\sqrt B`
-    (not :math:`1/B`). ``factor`` is :math:`c(\beta)` from
-    :func:`rmsprop_temperature_factor` (1 in the :math:`\beta \to 1` limit).
+    Near the minimum :math:`v \approx \sigma^2/B`: the effective rate is
+    :math:`\eta\sqrt B/\sigma` and :math:`T = (\eta\sqrt B/\sigma)(\sigma^2/B)/2`. ``factor`` is
+    :math:`c(\beta)` from :func:`rmsprop_temperature_factor` (1 as :math:`\beta \to 1`).
     """
     lr = as_nonnegative(lr, "lr")
     sd = as_nonnegative(noise_std, "noise_std")

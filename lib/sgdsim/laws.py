@@ -10,23 +10,11 @@ rate :math:`\eta` and a constant preconditioner :math:`P` is the linear recursio
 
 Only the noise covariance enters its mean and covariance, whatever the noise's law. With
 :math:`R = P^{1/2}` the change of variables :math:`\delta = R\tilde\delta` turns it into plain
-SGD on :math:`\tilde H = RHR`, :math:`\tilde\Sigma = R\Sigma R`; every function here takes an
-optional ``preconditioner`` and works in those variables.
-
-* :func:`stability_limit` -- :math:`2/\lambda_{\max}(P^{1/2}HP^{1/2})`, the largest stable rate;
-* :func:`sgd_stationary_cov` -- the discrete Lyapunov equation
-  :math:`C = A C A^\top + \eta^2 P\Sigma P/B`, :math:`A = I - \eta PH`;
-* :func:`langevin_stationary_cov` -- its continuous (Ornstein--Uhlenbeck) model
-  :math:`PHC + CHP = \eta P\Sigma P/B`;
-* :func:`excess_loss` -- :math:`E\mathcal L - \mathcal L^* = \tfrac12\operatorname{tr}(HC)
-  + \tfrac12 m^\top H m` for a law with mean offset :math:`m` and covariance :math:`C`;
-* :func:`stationary_excess_loss` and :func:`expected_excess_loss` -- the converged excess
-  loss :math:`\mathcal L(\eta) - \mathcal L^*` and its exact step-by-step relaxation;
-* :func:`block_update_law` -- the mean and covariance of the average update over a block;
-* :func:`quadratic_moments` -- exact means and covariances of SGD, Euler--Maruyama and the
-  exact SDE at given times;
-* :func:`linear_noise_cov` -- on any loss, the small-:math:`\eta` covariance of SGD around
-  the gradient flow (the linear-noise approximation).
+SGD on :math:`\tilde H = RHR`, :math:`\tilde\Sigma = R\Sigma R`; the functions work in those
+variables. Shared arguments: ``hessian`` :math:`H` and single-example ``noise_cov``
+:math:`\Sigma` (``(dim, dim)``, or scalars in 1-D), ``lr`` :math:`\eta`, ``batch_size``
+:math:`B`, and ``preconditioner`` :math:`P`: ``None``, per-coordinate scales (all > 0), a
+symmetric positive definite matrix, or a :class:`sgdsim.Diagonal` / :class:`sgdsim.Dense`.
 """
 
 from __future__ import annotations
@@ -71,12 +59,7 @@ def _matrices(hessian, noise_cov, *, definite=True):
 
 
 def _root(preconditioner, dim):
-    r""":math:`R = P^{1/2}` of a constant preconditioner, or ``None`` for plain SGD.
-
-    ``preconditioner`` is ``None``, per-coordinate scales (shape ``(dim,)``, all > 0), a
-    symmetric positive definite matrix (``(dim, dim)``), or an object with ``scales`` or
-    ``matrix`` (:class:`sgdsim.Diagonal`, :class:`sgdsim.Dense`).
-    """
+    r""":math:`R = P^{1/2}` of a constant preconditioner, or ``None`` for plain SGD."""
     if preconditioner is None:
         return None
     p = getattr(preconditioner, "scales", getattr(preconditioner, "matrix", preconditioner))
@@ -94,11 +77,13 @@ def _sym(m):
     return 0.5 * (m + np.swapaxes(m, -1, -2))
 
 
-def _transform(h, s, r):
-    """(H~, Sigma~) = (RHR, R Sigma R), or (H, Sigma) without a preconditioner."""
+def _tilde(hessian, noise_cov, preconditioner, definite=True):
+    """(H, R, H~, Sigma~): checked H, R = P^(1/2) (or None), RHR and R Sigma R."""
+    h, s = _matrices(hessian, noise_cov, definite=definite)
+    r = _root(preconditioner, h.shape[0])
     if r is None:
-        return h, s
-    return _sym(r @ h @ r), _sym(r @ s @ r)
+        return h, r, h, s
+    return h, r, _sym(r @ h @ r), _sym(r @ s @ r)
 
 
 def _back(c, r):
@@ -106,11 +91,9 @@ def _back(c, r):
 
 
 def stability_limit(hessian, preconditioner=None) -> float:
-    r"""The largest stable constant rate of (preconditioned) gradient descent on a quadratic.
+    r"""The largest stable constant rate on a quadratic, :math:`2/\lambda_{\max}(P^{1/2}HP^{1/2})`.
 
-    :math:`\eta_{\max} = 2/\lambda_{\max}(P^{1/2} H P^{1/2})`: beyond it the mean of SGD
-    diverges and there is no stationary law. Also the yardstick on which the RMSProp
-    chapter places each method's grid of rates.
+    Beyond it the mean of SGD diverges and there is no stationary law.
     """
     h = as_symmetric_psd(np.atleast_2d(hessian), "hessian")
     r = _root(preconditioner, h.shape[0])
@@ -124,30 +107,13 @@ def sgd_stationary_cov(hessian, noise_cov, lr, batch_size=1, *, preconditioner=N
     r"""Exact stationary covariance of SGD on a quadratic with additive noise.
 
     Solves the discrete Lyapunov equation
-
-    .. math:: C = (I-\eta PH)\,C\,(I-\eta PH)^\top + \eta^2\,P\Sigma P/B
-
-    (:math:`P = I` without a preconditioner). In 1-D,
-    :math:`C = \eta\,\Sigma / (B\,h\,(2 - \eta h))`. A stationary law exists only for
-    :math:`0 < \eta < 2/\lambda_{\max}(P^{1/2}HP^{1/2})`.
-
-    Parameters
-    ----------
-    hessian, noise_cov : array_like, shape (dim, dim), or scalars in 1-D
-        :math:`H` (positive definite) and the single-example :math:`\Sigma` (PSD).
-    lr : float
-    batch_size : int
-    preconditioner : None, array_like (dim,) or (dim, dim), Diagonal or Dense
-
-    Returns
-    -------
-    numpy.ndarray, shape (dim, dim)
+    :math:`C = (I-\eta PH)\,C\,(I-\eta PH)^\top + \eta^2\,P\Sigma P/B`; in 1-D
+    :math:`C = \eta\,\Sigma / (B\,h\,(2 - \eta h))`. It exists only for
+    :math:`0 < \eta <` :func:`stability_limit`. Returns a ``(dim, dim)`` array.
     """
     from scipy.linalg import solve_discrete_lyapunov
 
-    h, s = _matrices(hessian, noise_cov)
-    r = _root(preconditioner, h.shape[0])
-    ht, st = _transform(h, s, r)
+    h, r, ht, st = _tilde(hessian, noise_cov, preconditioner)
     eta = as_rate(lr, below=2.0 / np.linalg.eigvalsh(ht)[-1],
                   why="2/lambda_max: beyond it SGD has no stationary law")
     b = as_positive_int(batch_size, "batch_size")
@@ -159,21 +125,16 @@ def sgd_stationary_cov(hessian, noise_cov, lr, batch_size=1, *, preconditioner=N
 def langevin_stationary_cov(hessian, noise_cov, lr, batch_size=1, *, preconditioner=None):
     r"""Stationary covariance of the Ornstein--Uhlenbeck (Langevin) model of SGD.
 
-    Solves the continuous Lyapunov equation of the model of Mandt, Hoffman & Blei (2017),
-    in this package's notation,
-
-    .. math:: PH\,C + C\,HP = \eta\,P\Sigma P / B .
-
-    Its excess loss :math:`\tfrac12\operatorname{tr}(HC)` is
-    :math:`\eta\operatorname{tr}\Sigma/(4B)` without a preconditioner (the TZ slope). When
+    Solves the continuous Lyapunov equation (Mandt, Hoffman & Blei, 2017)
+    :math:`PH\,C + C\,HP = \eta\,P\Sigma P / B`. Its excess loss
+    :math:`\tfrac12\operatorname{tr}(HC)` is :math:`\eta\operatorname{tr}\Sigma/(4B)` without a
+    preconditioner (the TZ slope). When
     :math:`P\Sigma = c\,I` (e.g. :math:`P = \Sigma^{-1}`) the solution is
     :math:`C = T H^{-1}` with :math:`T = \eta c/(2B)`: the Gibbs law, whatever :math:`H`.
     """
     from scipy.linalg import solve_continuous_lyapunov
 
-    h, s = _matrices(hessian, noise_cov)
-    r = _root(preconditioner, h.shape[0])
-    ht, st = _transform(h, s, r)
+    h, r, ht, st = _tilde(hessian, noise_cov, preconditioner)
     eta = as_rate(lr, positive=False)
     b = as_positive_int(batch_size, "batch_size")
     c = solve_continuous_lyapunov(ht, eta * st / b)
@@ -181,11 +142,8 @@ def langevin_stationary_cov(hessian, noise_cov, lr, batch_size=1, *, preconditio
 
 
 def excess_loss(hessian, cov, mean=None) -> float:
-    r"""Mean excess loss of a law on a quadratic: :math:`\tfrac12\operatorname{tr}(HC) + \tfrac12 m^\top H m`.
-
-    :math:`E[\mathcal L(\Phi)] - \mathcal L^*` when :math:`\Phi - \Phi^*` has mean
-    :math:`m` (default 0) and covariance :math:`C`.
-    """
+    r""":math:`E\mathcal L - \mathcal L^* = \tfrac12\operatorname{tr}(HC) + \tfrac12 m^\top H m`
+    when :math:`\Phi - \Phi^*` has mean :math:`m` (default 0) and covariance :math:`C`."""
     h = np.atleast_2d(np.asarray(hessian, dtype=float))
     c = np.atleast_2d(np.asarray(cov, dtype=float))
     out = 0.5 * np.trace(h @ c)
@@ -199,19 +157,8 @@ def stationary_excess_loss(hessian, noise_cov, lr, batch_size=1, *, precondition
     r"""Exact converged excess loss :math:`\mathcal L(\eta) - \mathcal L^*` of SGD on a quadratic.
 
     :math:`\tfrac12\operatorname{tr}(H\,C_\eta)` with :math:`C_\eta` from
-    :func:`sgd_stationary_cov`; in 1-D :math:`\eta\,\Sigma / (2B\,(2 - \eta h))`.
-
-    Parameters
-    ----------
-    hessian, noise_cov : array_like, shape (dim, dim) or scalars in 1-D
-    lr : float or array_like
-        One rate or several.
-    batch_size : int
-    preconditioner : optional, as in :func:`sgd_stationary_cov`
-
-    Returns
-    -------
-    float, or numpy.ndarray shaped like ``lr``
+    :func:`sgd_stationary_cov`; in 1-D :math:`\eta\,\Sigma / (2B\,(2 - \eta h))`. ``lr`` is
+    one rate (a float is returned) or several (an array).
     """
     h, _ = _matrices(hessian, noise_cov)
     rates = as_finite_array(lr, "lr", ndim=(0, 1))
@@ -225,39 +172,19 @@ def expected_excess_loss(hessian, noise_cov, lr, steps, *, delta0=None, cov0=Non
                          batch_size=1, preconditioner=None) -> np.ndarray:
     r"""Exact :math:`E[\mathcal L(\Phi_k)] - \mathcal L^*` of SGD on a quadratic, step by step.
 
-    Start from a law with mean offset :math:`\delta_0 = E\Phi_0 - \Phi^*` and covariance
-    :math:`C_0`. In the variables of the module notes, with
-    :math:`\tilde H = Q\,\mathrm{diag}(\mu)\,Q^\top` and :math:`\lambda_a = 1 - \eta\mu_a`,
+    From mean offset ``delta0`` :math:`\delta_0` and covariance ``cov0`` :math:`C_0` (default 0),
+    after ``steps`` :math:`k` (an int or an array); with :math:`\tilde H = Q\,\mathrm{diag}(\mu)
+    \,Q^\top` and :math:`\lambda_a = 1 - \eta\mu_a`,
 
     .. math::
         E[\mathcal L_k] - \mathcal L^* = \tfrac12\sum_a \mu_a\Bigl(\lambda_a^{2k}
         \bigl(m_a^2 + D_{aa}\bigr) + N_{aa}\,\frac{1-\lambda_a^{2k}}{1-\lambda_a^2}\Bigr),
 
     :math:`m = Q^\top R^{-1}\delta_0`, :math:`D = Q^\top R^{-1} C_0 R^{-1} Q`,
-    :math:`N = \eta^2 Q^\top\tilde\Sigma Q/B`: each eigendirection relaxes geometrically,
-    at rate :math:`\lambda_a^2` per step, to its stationary share. Exact at every rate (also
-    an unstable one, where it grows). Started from the stationary law of a previous rate
-    (``cov0 = sgd_stationary_cov(H, Sigma, previous)``) it is the relaxation after a
-    learning-rate drop; as :math:`k \to \infty` it tends to :func:`stationary_excess_loss`.
-
-    Parameters
-    ----------
-    hessian, noise_cov : array_like (dim, dim)
-    lr : float >= 0
-    steps : int or array_like of int >= 0
-        The step counts :math:`k` to evaluate at.
-    delta0 : array_like (dim,), optional
-        Default 0.
-    cov0 : array_like (dim, dim), optional
-        Default 0 (a deterministic start).
-    batch_size : int
-    preconditioner : optional, as in :func:`sgd_stationary_cov`
-
-    Returns
-    -------
-    numpy.ndarray, shaped like ``steps``
+    :math:`N = \eta^2 Q^\top\tilde\Sigma Q/B`. Exact at every rate; from
+    ``cov0 = sgd_stationary_cov(H, Sigma, previous)`` it is the relaxation after a rate drop.
     """
-    h, s = _matrices(hessian, noise_cov, definite=False)
+    h, r, ht, st = _tilde(hessian, noise_cov, preconditioner, definite=False)
     dim = h.shape[0]
     eta = as_rate(lr, positive=False)
     b = as_positive_int(batch_size, "batch_size")
@@ -268,8 +195,6 @@ def expected_excess_loss(hessian, noise_cov, lr, steps, *, delta0=None, cov0=Non
     k = np.asarray(steps)
     if not np.issubdtype(k.dtype, np.integer) or np.any(k < 0):
         raise ValueError("steps must be non-negative integers")
-    r = _root(preconditioner, dim)
-    ht, st = _transform(h, s, r)
     mu, q = np.linalg.eigh(ht)
     lam = 1.0 - eta * mu
     rinv = np.eye(dim) if r is None else np.linalg.inv(r)
@@ -287,32 +212,16 @@ def expected_excess_loss(hessian, noise_cov, lr, steps, *, delta0=None, cov0=Non
 def block_update_law(hessian, noise_cov, delta0, lr, block, batch_size=1):
     r"""Exact mean and covariance of the average update of a block of SGD steps on a quadratic.
 
-    SGD with constant rate :math:`\eta` is :math:`e_{k+1} = A e_k - \eta\,\xi_k`,
-    :math:`A = I - \eta H`. The average update over a block of :math:`L` steps started at
-    :math:`e_0`, :math:`u = (e_0 - e_L)/(L\eta)`, has
+    SGD is :math:`e_{k+1} = A e_k - \eta\,\xi_k`, :math:`A = I - \eta H`. The average update
+    over a ``block`` of :math:`L` steps from ``delta0`` :math:`e_0`,
+    :math:`u = (e_0 - e_L)/(L\eta)`, has
 
     .. math::
         E\,u = \frac{(I - A^L)\,e_0}{L\,\eta}, \qquad
         \operatorname{Cov} u = \frac{1}{L^2} \sum_{m=0}^{L-1} A^m\,\frac{\Sigma}{B}\,A^m .
 
-    As the block's time :math:`L\eta \to 0`, :math:`E\,u \to H e_0 = g(\Phi_0)` and
-    :math:`\operatorname{Cov} u \to \Sigma/(BL)`: the average update is the gradient plus
-    noise whose variance falls like one over the block length.
-
-    Parameters
-    ----------
-    hessian, noise_cov : array_like, shape (dim, dim)
-    delta0 : array_like, shape (dim,)
-        :math:`e_0 = \Phi_0 - \Phi^*` at the block's start.
-    lr : float > 0
-    block : int >= 1
-        :math:`L`.
-    batch_size : int >= 1
-
-    Returns
-    -------
-    Moments
-        ``mean`` shape (dim,), ``cov`` shape (dim, dim).
+    As :math:`L\eta \to 0`, :math:`E\,u \to g(\Phi_0)` and :math:`\operatorname{Cov} u \to
+    \Sigma/(BL)`. Returns :class:`Moments`.
     """
     h, s = _matrices(hessian, noise_cov, definite=False)
     d = h.shape[0]
@@ -331,18 +240,10 @@ def block_update_law(hessian, noise_cov, delta0, lr, block, batch_size=1):
     return Moments(mean, _sym(cov))
 
 
-def _times_as_steps(times, step, what) -> np.ndarray:
-    k = np.rint(times / step).astype(int)
-    if np.any(np.abs(k * step - times) > 1e-9 * np.maximum(1.0, times)):
-        raise ValueError(f"every time must be a whole number of {what} steps {step:g}")
-    return k
-
-
 def quadratic_moments(problem, phi0, times, *, lr, method="sgd", dt=None, batch_size=1):
-    r"""Exact mean and covariance at the given times on a quadratic with constant noise.
+    r"""Exact mean and covariance at ``times`` on a quadratic ``problem`` with constant noise.
 
-    With :math:`H` the Hessian, :math:`\Phi^*` the minimizer and :math:`\Sigma` the
-    single-example noise covariance, :math:`\delta = \Phi - \Phi^*` obeys
+    From one point ``phi0`` (dim,), :math:`\delta = \Phi - \Phi^*` obeys
 
     * ``method="sgd"`` (step :math:`\eta`): :math:`\delta_{k+1} = (I - \eta H)\delta_k + \xi_k`,
       :math:`\operatorname{Cov}\xi = \eta^2\Sigma/B`;
@@ -354,25 +255,8 @@ def quadratic_moments(problem, phi0, times, *, lr, method="sgd", dt=None, batch_
       :math:`\operatorname{Cov}\delta(t) = C_\infty - e^{-Ht}C_\infty e^{-Ht}` with
       :math:`C_\infty` from :func:`langevin_stationary_cov`.
 
-    The first two hold for any noise distribution (only its covariance enters).
-
-    Parameters
-    ----------
-    problem : Problem
-        A quadratic loss with constant noise (e.g. :class:`sgdsim.Quadratic`).
-    phi0 : array_like, shape (dim,)
-    times : array_like, shape (m,)
-        Non-negative; for ``"sgd"`` and ``"em"`` whole multiples of the step.
-    lr : float
-    method : {"sgd", "em", "exact"}
-    dt : float
-        The Euler--Maruyama step (``method="em"`` only).
-    batch_size : int
-
-    Returns
-    -------
-    Moments
-        ``mean`` shape (m, dim), ``cov`` shape (m, dim, dim).
+    The first two hold for any noise law; their times must be whole multiples of the step.
+    Returns :class:`Moments`, ``mean`` (m, dim) and ``cov`` (m, dim, dim).
     """
     if not getattr(problem, "noise_is_constant", False):
         raise ValueError("quadratic_moments needs a problem with constant gradient noise")
@@ -406,7 +290,9 @@ def quadratic_moments(problem, phi0, times, *, lr, method="sgd", dt=None, batch_
         q = step * eta * sigma / b
     else:
         raise ValueError(f'method must be "sgd", "em" or "exact", got {method!r}')
-    ks = _times_as_steps(times, step, method)
+    ks = np.rint(times / step).astype(int)
+    if np.any(np.abs(ks * step - times) > 1e-9 * np.maximum(1.0, times)):
+        raise ValueError(f"every time must be a whole number of {method} steps {step:g}")
     a = np.eye(dim) - step * h
     mean = np.empty((times.size, dim))
     cov = np.empty((times.size, dim, dim))
@@ -423,33 +309,16 @@ def quadratic_moments(problem, phi0, times, *, lr, method="sgd", dt=None, batch_
 
 
 def linear_noise_cov(problem, phi0, times, *, lr, batch_size=1, rtol=1e-9, atol=1e-12):
-    r"""Gradient-flow path and the covariance of SGD around it to first order in :math:`\eta`.
-
-    For small :math:`\eta`, SGD from :math:`\Phi_0` stays within :math:`O(\sqrt\eta)` of the
-    gradient flow :math:`\bar\Phi(t)`, and the fluctuation is approximately Gaussian with
-    covariance :math:`C(t)` solving the linearized (Lyapunov) equation
+    r"""Gradient-flow path and the covariance of SGD around it to first order in :math:`\eta`
+    (van Kampen's linear-noise approximation):
 
     .. math::
         \dot{\bar\Phi} = -g(\bar\Phi), \qquad
         \dot C = -H(\bar\Phi)\,C - C\,H(\bar\Phi) + \eta\,\Sigma(\bar\Phi)/B,
         \qquad C(0) = 0
 
-    (van Kampen's linear-noise approximation), so
-    :math:`E\|\Phi(t) - \bar\Phi(t)\|^2 = \operatorname{tr} C(t)\,(1 + O(\eta))`.
-
-    Parameters
-    ----------
-    problem : Problem
-        Needs ``grad``, ``hessian`` and ``noise_cov``.
-    phi0 : array_like, shape (dim,)
-    times : array_like, shape (m,)
-        Non-decreasing, >= 0.
-    lr : float
-
-    Returns
-    -------
-    Moments
-        ``mean``: the flow's path, shape (m, dim); ``cov`` shape (m, dim, dim).
+    so :math:`E\|\Phi(t) - \bar\Phi(t)\|^2 = \operatorname{tr} C(t)\,(1 + O(\eta))`. Returns
+    :class:`Moments`: the path (m, dim) and ``cov`` at the non-decreasing ``times``.
     """
     from scipy.integrate import solve_ivp
 

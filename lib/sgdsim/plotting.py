@@ -1,7 +1,4 @@
-"""The book's figure style: colour-blind-safe colours, labels readable on a phone.
-
-Call :func:`use_book_style` once at the top of a notebook.
-"""
+"""The book's figure style (colour-blind-safe, readable on a phone) and small drawing helpers."""
 
 from __future__ import annotations
 
@@ -77,16 +74,14 @@ def loss_contours(ax, problem, xlim, ylim, *, levels=12, n=200, **kwargs):
     return ax.contour(xx, yy, zz, levels=levels, **kwargs)
 
 
-_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def unicode_log_ticks(axis) -> None:
-    """Label a log axis's decades as plain Unicode text: 10⁻³, 10⁻², …, 10⁰, 10¹, ….
+    """Label the decades of a log ``axis`` (``ax.xaxis``/``ax.yaxis``) as Unicode text, 10⁻³.
 
-    Matplotlib's default log labels are mathtext (``$10^{-3}$``), and a figure drawn
-    anew at every slider update parses each of them again (its mathtext cache is per
-    renderer), which costs several milliseconds a label. ``axis`` is ``ax.xaxis`` or
-    ``ax.yaxis`` of an axis already set to log scale; minor ticks get no labels.
+    Mathtext labels (``$10^{-3}$``) cost milliseconds each in figures redrawn at every slider
+    update; minor ticks get no labels.
     """
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
@@ -104,11 +99,8 @@ def unicode_log_ticks(axis) -> None:
 
 
 def ellipse(cov, center=(0.0, 0.0), k=2.0, n=200) -> np.ndarray:
-    r"""Points ``(n, 2)`` on the :math:`k`-standard-deviation ellipse of a 2-D covariance.
-
-    The curve :math:`\{c + k\,C^{1/2}u : \|u\| = 1\}`; ``cov`` is a ``(2, 2)`` matrix or
-    the diagonal of one.
-    """
+    r"""Points ``(n, 2)`` on the ellipse :math:`\{c + k\,C^{1/2}u : \|u\| = 1\}` of a 2-D
+    covariance ``cov`` (a matrix or its diagonal)."""
     cov = np.asarray(cov, dtype=float)
     if cov.ndim == 1:
         cov = np.diag(cov)
