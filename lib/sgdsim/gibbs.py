@@ -132,10 +132,17 @@ def _kernel_null_vector(grid, mean, sd, loss_values):
     rhs[p] = 1.0
     band = half + int(np.max(np.abs(centre - np.arange(m))))
     if 2 * band + 1 > m // 4:  # a wide band: solve densely
-        z2 = ((grid[None, :] - mean[:, None]) / sd) ** 2
-        k = np.where(z2 < _KERNEL_Z2_CUT, np.exp(-0.5 * np.minimum(z2, _KERNEL_Z2_CUT)), 0.0)
+        k = grid[None, :] - mean[:, None]  # in place from here: one m x m array, not five
+        k /= sd
+        k **= 2
+        far = k >= _KERNEL_Z2_CUT
+        np.minimum(k, _KERNEL_Z2_CUT, out=k)
+        k *= -0.5
+        np.exp(k, out=k)
+        k[far] = 0.0
         _check_rows(k.sum(axis=1), grid, mean)
-        a = (k / k.sum(axis=1, keepdims=True)).T
+        k /= k.sum(axis=1, keepdims=True)
+        a = k.T
         a[np.arange(m), np.arange(m)] -= 1.0
         a[p] = 0.0
         a[p, p] = 1.0
