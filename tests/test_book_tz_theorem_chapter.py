@@ -119,5 +119,5 @@ def test_one_d_lyapunov_closed_form_and_ou_trace():
     for eta, b in [(0.05, 1), (0.5, 4)]:
         lyap = sgdsim.sgd_stationary_cov(h, s2, eta, b)[0, 0]
         assert lyap == pytest.approx(eta * h * v / (b * (2 - eta * h)), rel=1e-10)
-        c = sgdsim.langevin_stationary_cov(m.hessian, m.noise_cov, eta, b)
+        c = sgdsim.langevin_stationary_cov(m.hessian, m.g.T @ m.g / m.n, eta, b)
         assert 0.5 * np.trace(m.hessian @ c) == pytest.approx(eta * m.slope(b), rel=1e-10)
