@@ -1,24 +1,17 @@
 r"""The TZ theorem: the converged loss of constant-rate SGD grows like :math:`\eta E_i\|g_i\|^2/4`.
 
-Near a minimizer :math:`\Phi^*`, with :math:`\Delta = \Phi - \Phi^*`, the second-order model of
-every example's loss is
+The second-order model at a minimizer :math:`\Phi^*` (:math:`\Delta = \Phi - \Phi^*`) is
+:math:`\mathcal L_i = \mathcal L_i(\Phi^*) + g_i^\top\Delta + \tfrac12\Delta^\top H_i\Delta`,
+:math:`E_i g_i = 0`, :math:`\bar H = E_i H_i \succ 0`. SGD with batch size :math:`B` (with
+replacement) has a stationary law of mean 0 whose second moment :math:`S` solves
 
 .. math::
-    \mathcal L_i(\Phi^* + \Delta) = \mathcal L_i(\Phi^*) + g_i^\top\Delta
-    + \tfrac12 \Delta^\top H_i \Delta, \qquad E_i g_i = 0,\quad \bar H = E_i H_i \succ 0 .
+    S = (I - \eta\bar H)S(I - \eta\bar H)
+        + \tfrac{\eta^2}{B}\bigl(E_i[(H_i - \bar H)S(H_i - \bar H)] + E_i[g_i g_i^\top]\bigr);
 
-SGD with batch size :math:`B` (with replacement) moves it as
-:math:`\Delta' = \Delta - \eta(\hat g + \hat H \Delta)` (batch means). Its stationary law has
-mean 0 and a second moment :math:`S` that solves the generalized Lyapunov equation
-
-.. math::
-    S = (I - \eta\bar H)\,S\,(I - \eta\bar H) + \frac{\eta^2}{B}\Bigl(
-        E_i[(H_i - \bar H)\,S\,(H_i - \bar H)] + E_i[g_i g_i^\top]\Bigr),
-
-so that the excess loss is
-:math:`\mathcal L(\eta) - \mathcal L^* = \tfrac12\operatorname{tr}(\bar H S)`, with slope
-:math:`E_i\|g_i\|^2/(4B)` at :math:`\eta = 0`. Times are in summed rates; the measuring
-functions share the run arguments of :func:`sgdsim.stationary_samples`.
+the excess loss is :math:`\tfrac12\operatorname{tr}(\bar H S)`, of slope :math:`E_i\|g_i\|^2/(4B)`
+at :math:`\eta = 0`. Times are summed rates; the measuring functions take the run arguments of
+:func:`sgdsim.stationary_samples`.
 """
 
 from __future__ import annotations
@@ -39,6 +32,13 @@ __all__ = ["SecondOrderModel", "second_order_model", "excess_loss", "Ladder", "s
            "excess_loss_ladder", "headline_problem", "headline_slope", "cloud_problem",
            "simulate_cloud", "with_curvature", "eigendirections", "direction_variances",
            "direction_law", "ScalingRuns", "scaling_runs"]
+
+
+def _as_delta(delta, dim) -> np.ndarray:
+    arr = np.asarray(delta, dtype=float)
+    if arr.ndim == 0 or arr.shape[-1] != dim:
+        raise ValueError(f"delta must have shape (..., {dim}), got {arr.shape}")
+    return arr
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,21 +96,15 @@ class SecondOrderModel:
         r"""The TZ slope :math:`E_i\|g_i\|^2 / (4B)`."""
         return self.mean_sq_grad / (4.0 * as_positive_int(batch_size, "batch_size"))
 
-    def _delta(self, delta) -> np.ndarray:
-        arr = np.asarray(delta, dtype=float)
-        if arr.ndim == 0 or arr.shape[-1] != self.dim:
-            raise ValueError(f"delta must have shape (..., {self.dim}), got {arr.shape}")
-        return arr
-
     def quadratic_part(self, delta) -> np.ndarray:
         r""":math:`\tfrac12\Delta^\top\bar H\Delta` for ``delta`` of shape (..., dim)."""
-        d = self._delta(delta)
+        d = _as_delta(delta, self.dim)
         return 0.5 * np.einsum("...i,ij,...j->...", d, self._hbar, d)
 
     def grad_energy(self, delta, batch_size: int = 1) -> np.ndarray:
         r""":math:`E_b\|\hat g + \hat H\Delta\|^2` for a fresh batch:
         :math:`\|\bar H\Delta\|^2 + \tfrac1B(E_i\|g_i + H_i\Delta\|^2 - \|\bar H\Delta\|^2)`."""
-        d = self._delta(delta)
+        d = _as_delta(delta, self.dim)
         b = as_positive_int(batch_size, "batch_size")
         single = (self.mean_sq_grad + 2.0 * d @ self._m1
                   + np.einsum("...i,ij,...j->...", d, self._m2, d))
@@ -121,7 +115,7 @@ class SecondOrderModel:
     def next_second_moment(self, delta, lr, batch_size: int = 1) -> np.ndarray:
         r""":math:`E_b\|\Delta'\|^2 = \|\Delta\|^2 - 2\eta\,\Delta^\top\bar H\Delta
         + \eta^2 E_b\|\hat g+\hat H\Delta\|^2` given :math:`\Delta` (as :math:`E_i g_i = 0`)."""
-        d = self._delta(delta)
+        d = _as_delta(delta, self.dim)
         eta = as_rate(lr)
         return (np.sum(d * d, axis=-1) - 4.0 * eta * self.quadratic_part(d)
                 + eta**2 * self.grad_energy(d, batch_size))
@@ -136,25 +130,22 @@ class SecondOrderModel:
         k = (dev.T @ dev / self.n).reshape(d, d, d, d).transpose(0, 2, 1, 3).reshape(d * d, d * d)
         return np.kron(a, a) + (eta**2 / b) * k  # vec(A S A) = (A kron A) vec(S), row-major
 
-    def mean_square_radius(self, lr, batch_size: int = 1) -> float:
-        """Spectral radius of the second-moment map; SGD is mean-square stable iff it is < 1."""
-        return float(np.max(np.abs(np.linalg.eigvals(self._operator(lr, batch_size)))))
-
     def max_stable_lr(self, batch_size: int = 1) -> float:
         r"""Largest mean-square stable :math:`\eta`: :math:`2/\lambda_{\max}(\bar H)` with
         additive noise, lower with per-example Hessians (1-D:
         :math:`2\bar h / (\bar h^2 + \operatorname{Var}(h_i)/B)`)."""
         from scipy.optimize import brentq
 
+        def radius(e):  # of the second-moment map: mean-square stable iff < 1
+            return float(np.max(np.abs(np.linalg.eigvals(self._operator(e, batch_size)))))
+
         hi = 2.0 / np.linalg.eigvalsh(self._hbar)[-1]
         grid = hi * np.linspace(1e-3, 1.0, 400)
-        rad = np.array([self.mean_square_radius(e, batch_size) for e in grid[:-1]] + [np.inf])
-        k = int(np.argmax(rad >= 1.0))
+        k = int(np.argmax(np.array([radius(e) for e in grid[:-1]] + [np.inf]) >= 1.0))
         if k == len(grid) - 1:
             return float(hi)
         lo = grid[k - 1] if k > 0 else 0.0
-        return float(brentq(lambda e: self.mean_square_radius(e, batch_size) - 1.0, lo, grid[k],
-                            xtol=1e-12 * hi))
+        return float(brentq(lambda e: radius(e) - 1.0, lo, grid[k], xtol=1e-12 * hi))
 
     def stationary_cov(self, lr, batch_size: int = 1) -> np.ndarray:
         """The stationary second moment S: the Lyapunov equation above solved as a linear
@@ -195,9 +186,7 @@ def excess_loss(problem, delta, *, loss_min=None, chunk=2_000_000) -> np.ndarray
     Quadratic losses use :math:`\tfrac12\Delta^\top H\Delta` (no cancellation); other finite
     sums are evaluated in chunks of about ``chunk`` numbers.
     """
-    delta = np.asarray(delta, dtype=float)
-    if delta.ndim == 0 or delta.shape[-1] != problem.dim:
-        raise ValueError(f"delta must have shape (..., {problem.dim}), got {delta.shape}")
+    delta = _as_delta(delta, problem.dim)
     if isinstance(problem, (Quadratic, LinearRegression)):
         return 0.5 * np.einsum("...i,ij,...j->...", delta, problem.hessian(), delta)
     phi_star = problem.minimizer()
@@ -217,7 +206,6 @@ class Ladder:
     lr: np.ndarray
     mean: np.ndarray
     stderr: np.ndarray
-    batch_size: int = 1
 
     def fit(self, powers=(1, 2)) -> Fit:
         r"""Weighted fit :math:`\sum_p c_p \eta^p` (no constant: the excess vanishes at 0)."""
@@ -256,8 +244,7 @@ def stationary_ladder(problem, lrs, statistics, *, rng, chains, run_time, burn_i
     means = _chain_means(problem, lrs, [b] * lrs.size, statistics, as_generator(rng),
                          chains=chains, run_time=run_time, burn_in=burn_in, records=records,
                          phi0=phi0)
-    return {name: Ladder(lr=lrs.copy(), mean=m, stderr=s, batch_size=b)
-            for name, (m, s) in means.items()}
+    return {name: Ladder(lr=lrs.copy(), mean=m, stderr=s) for name, (m, s) in means.items()}
 
 
 def excess_loss_ladder(problem, lrs, *, rng, chains, run_time, burn_in=None,
@@ -406,12 +393,9 @@ def direction_law(hessian, noise_cov, lr, batch_size=1):
 
 @dataclass(frozen=True)
 class ScalingRuns:
-    r"""Excess losses ``mean`` ± ``stderr`` at rates ``lr`` :math:`= k\eta_0` with batch
-    sizes :math:`kB_0`."""
+    r"""Excess losses ``mean`` ± ``stderr`` at rates :math:`k\eta_0`, batch sizes :math:`kB_0`."""
 
     k: np.ndarray
-    lr: np.ndarray
-    batch_size: np.ndarray
     mean: np.ndarray
     stderr: np.ndarray
 
@@ -436,4 +420,4 @@ def scaling_runs(problem, lr0, ks, *, rng, chains, run_time, batch0=1,
     (m, s), = _chain_means(problem, ks * eta0, [int(k) * b0 for k in ks], stats,
                            as_generator(rng), chains=chains, run_time=run_time,
                            burn_in=burn_in).values()
-    return ScalingRuns(k=ks, lr=ks * eta0, batch_size=ks * b0, mean=m, stderr=s)
+    return ScalingRuns(k=ks, mean=m, stderr=s)
