@@ -151,11 +151,6 @@ class Ledger:
     problems: list[str] = field(default_factory=list)
 
     @property
-    def claims(self) -> int:
-        """Number of records of every kind."""
-        return sum(len(nb.claims) for nb in self.notebooks)
-
-    @property
     def passed(self) -> int:
         return sum(nb.passed for nb in self.notebooks)
 

@@ -89,7 +89,6 @@ def rate_sweep(problem, phi0, rates, steps, *, chains, rng, preconditioner=None,
 class MethodResult:
     """One method of a :func:`benchmark`: its tuning sweep, chosen rate and evaluation."""
 
-    name: str
     tuning: Sweep
     rate: float
     evaluation: Sweep
@@ -103,7 +102,6 @@ class Benchmark:
     """Results of :func:`benchmark`, by method name."""
 
     level: float
-    fraction: float
     results: dict
 
     def __getitem__(self, name) -> MethodResult:
@@ -142,9 +140,9 @@ def benchmark(problem, phi0, methods, *, steps, multipliers, tune_chains, eval_c
         ev = rate_sweep(problem, phi0, [rate], steps, chains=eval_chains, rng=eval_rng,
                         preconditioner=pre, **run)
         (st, reached), = ev.steps_to(level)
-        out[name] = MethodResult(name=name, tuning=tuning, rate=rate, evaluation=ev,
+        out[name] = MethodResult(tuning=tuning, rate=rate, evaluation=ev,
                                  final=ev.final(fraction)[0], steps_to_level=st, reached=reached)
-    return Benchmark(level=level, fraction=fraction, results=out)
+    return Benchmark(level=level, results=out)
 
 
 #: The three rules of the chapter.

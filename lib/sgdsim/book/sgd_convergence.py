@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_finite_array, as_positive_int
+from .._validation import as_finite_array, as_generator, as_positive_int
 from ..datasets import breast_cancer, train_validation_split
 from ..dynamics import sgd, stationary_samples
 from ..estimators import Estimate, chain_mean, weighted_fit
@@ -91,8 +91,7 @@ class DropRun:
     """Training and validation loss (records, chains) of SGD with learning-rate drops.
 
     ``epoch`` is steps x B / n at the records, ``lr`` the rate of the step after each record,
-    ``milestones`` the epochs of the drops, ``epochs`` the run's length, ``schedule`` the
-    :class:`sgdsim.schedules.step_drops` in steps.
+    ``milestones`` the epochs of the drops, ``epochs`` the run's length.
     """
 
     epoch: np.ndarray
@@ -101,7 +100,6 @@ class DropRun:
     lr: np.ndarray
     milestones: tuple
     epochs: float
-    schedule: step_drops
 
     def _values(self, which):
         if which not in ("train", "val"):
@@ -160,7 +158,7 @@ def train_with_drops(train, validation, phi0, lr, factor, milestones, epochs, *,
                    val_loss=validation.loss(traj.phi),
                    lr=schedule(np.minimum(traj.step, max(steps - 1, 0))),
                    milestones=tuple(m / steps_per_epoch for m in schedule.milestones),
-                   epochs=steps / steps_per_epoch, schedule=schedule)
+                   epochs=steps / steps_per_epoch)
 
 
 #: Where the chapter starts SGD and the flow on its quadratic.
@@ -207,7 +205,7 @@ def epoch_averaged_excess(problem, lr, *, sampling, chains, rng, burn_in, run_ti
     b = as_positive_int(batch_size, "batch_size")
     chains = as_positive_int(chains, "chains", minimum=2)
     m = problem.n // b
-    gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    gen = as_generator(rng)
     star = problem.minimizer()
     start = star if phi0 is None else np.asarray(phi0, dtype=float)
     burn_epochs = int(math.ceil(float(burn_in) / (eta * m)))
