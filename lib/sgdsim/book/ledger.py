@@ -176,7 +176,7 @@ class Ledger:
         if problems:
             raise LedgerError("the claims ledger found problems:\n- " + "\n- ".join(problems))
 
-    def to_text(self) -> str:
+    def __repr__(self) -> str:
         lines = [self.summary()]
         for i, nb in enumerate(self.notebooks, 1):
             counts = ", ".join(f"{nb.count(k)} {k}s" for k in KINDS)
@@ -185,11 +185,7 @@ class Ledger:
             lines += [f"   PROBLEM: {p}" for p in nb.problems]
         return "\n".join(lines + [f"PROBLEM: {p}" for p in self.problems])
 
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def counts_html(self) -> str:
-        """One small table: records per chapter and kind."""
+    def _repr_html_(self) -> str:
         e = html.escape
         head = "".join(f'<th scope="col">{k}s</th>' for k in KINDS)
         rows = []
@@ -199,19 +195,15 @@ class Ledger:
             rows.append(f'<tr><th scope="row"><a href="{e(nb.path.stem)}.html">{i}. '
                         f"{e(nb.title)}</a></th>{cells}<td>{nb.passed} {mark}</td></tr>")
         total = "".join(f"<td>{self.count(k)}</td>" for k in KINDS)
-        return ('<table class="sgdsim-claims sgdsim-ledger-counts">'
-                f"<caption>{e(self.summary())}</caption>"
-                f'<thead><tr><th scope="col">chapter</th>{head}'
-                '<th scope="col">hold</th></tr></thead>'
-                f"<tbody>{''.join(rows)}</tbody>"
-                f"<tfoot><tr><th scope=\"row\">book</th>{total}<td>{self.passed}</td></tr>"
-                "</tfoot></table>")
-
-    def _repr_html_(self) -> str:
-        e = html.escape
+        out = ['<table class="sgdsim-claims sgdsim-ledger-counts">'  # records per chapter, kind
+               f"<caption>{e(self.summary())}</caption>"
+               f'<thead><tr><th scope="col">chapter</th>{head}'
+               '<th scope="col">hold</th></tr></thead>'
+               f"<tbody>{''.join(rows)}</tbody>"
+               f"<tfoot><tr><th scope=\"row\">book</th>{total}<td>{self.passed}</td></tr>"
+               "</tfoot></table>"] + _problem_list(self.problems)
         head = "".join(f'<th scope="col">{h}</th>' for h in
                        ("claim", "measured", "predicted", "deviation", "resolves", ""))
-        out = [self.counts_html()] + _problem_list(self.problems)
         for i, nb in enumerate(self.notebooks, 1):
             out.append(f'<h3 class="sgdsim-ledger-chapter"><a href="{e(nb.path.stem)}.html">'
                        f"{i}. {e(nb.title)}</a></h3>")
