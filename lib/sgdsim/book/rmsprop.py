@@ -193,11 +193,9 @@ def stationary_cloud(sigma_x, sigma_y, lr, rule, *, rng, chains=300, hessian=HES
         pre, scales = RMSProp(beta=0.9), 1.0 / sigma
     else:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
-    if rule == "RMSProp":
-        pred = RMSPROP_FACTOR_09 * lr * sigma / 2.0
-    else:
-        pred = np.diag(sgd_stationary_cov(np.diag(h), np.diag(sigma**2), lr,
-                                          preconditioner=scales)) * h
+    pred = (RMSPROP_FACTOR_09 * lr * sigma / 2.0 if rule == "RMSProp" else
+            np.diag(sgd_stationary_cov(np.diag(h), np.diag(sigma**2), lr,
+                                       preconditioner=scales)) * h)
     eps = lr * scales * h
     if steps is None:
         steps = int(min(max_steps, max(200, np.ceil(6.0 / eps.min()))))

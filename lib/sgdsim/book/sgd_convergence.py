@@ -28,11 +28,12 @@ __all__ = ["sup_distance", "block_updates", "converged_loss", "DropRun", "train_
            "worst_point", "loglog_fit_slope", "exact_loglog_slope"]
 
 
-def _phi_of(traj, name):
+def _run_of(traj, name):
+    """The states and times of a Trajectory, checked."""
     phi = getattr(traj, "phi", None)
     if phi is None:
         raise TypeError(f"{name} must be a Trajectory (from sgd, gradient_flow, ...)")
-    return np.asarray(phi, dtype=float)
+    return np.asarray(phi, dtype=float), as_finite_array(traj.time, f"{name}.time", ndim=1)
 
 
 def sup_distance(traj, reference, *, rtol: float = 1e-9) -> np.ndarray:
@@ -43,10 +44,8 @@ def sup_distance(traj, reference, *, rtol: float = 1e-9) -> np.ndarray:
     (SGD's times are cumulative sums of rates). Against the flow, :math:`E D_c` shrinks like
     :math:`\sqrt\eta`.
     """
-    a = _phi_of(traj, "traj")
-    b = _phi_of(reference, "reference")
-    ta = as_finite_array(traj.time, "traj.time", ndim=1)
-    tb = as_finite_array(reference.time, "reference.time", ndim=1)
+    a, ta = _run_of(traj, "traj")
+    b, tb = _run_of(reference, "reference")
     if ta.shape != tb.shape or not np.allclose(ta, tb, rtol=rtol, atol=rtol * max(1.0, ta[-1])):
         raise ValueError(
             "traj and reference must be recorded at the same times; record SGD every m steps "
@@ -66,8 +65,7 @@ def block_updates(traj) -> np.ndarray:
 
     shape (records - 1, chains, dim).
     """
-    phi = _phi_of(traj, "traj")
-    time = as_finite_array(traj.time, "traj.time", ndim=1)
+    phi, time = _run_of(traj, "traj")
     if phi.shape[0] < 2:
         raise ValueError("block_updates needs at least two save points")
     dt = np.diff(time)
