@@ -1,21 +1,8 @@
-r"""The Langevin chapter's machinery: from SGD steps to a stochastic differential equation.
+r"""The Langevin chapter's experiments: from SGD steps to the SDE
+:math:`d\Phi = -g(\Phi)\,dt + \sqrt{\eta\,\Sigma(\Phi)/B}\;dW_t`.
 
-SGD with a constant rate :math:`\eta` and batch size :math:`B` is modelled by the Langevin SDE
-
-.. math::
-    d\Phi = -g(\Phi)\,dt + \sqrt{\eta\,\Sigma(\Phi)/B}\;dW_t .
-
-The laws the chapter checks it against live in the core (:mod:`sgdsim.laws` for exact
-moments on quadratics, :mod:`sgdsim.gibbs` for Gibbs densities, temperature fits and SGD's
-exact finite-rate law, :mod:`sgdsim.estimators` for cumulants); this module holds the two
-experiments that are the chapter's own:
-
-* :func:`printed_update` -- the slide's literal (mis-printed) update
-  :math:`\Phi \leftarrow \eta\hat g`, to show that it is not a descent method;
-* :func:`block_noise_sums` -- the sum of :math:`N` gradient fluctuations, whose approach to
-  a Gaussian (the central limit theorem) is the step from SGD to the SDE;
-* :func:`separable_factors` -- the chapter's two-coordinate problem (its scene), shared by the
-  notebook and its explorer.
+Exact moments on quadratics are in :mod:`sgdsim.laws`, Gibbs densities and temperature fits
+in :mod:`sgdsim.gibbs`. Gibbs laws here are :math:`\propto e^{-\mathcal L/T}`.
 """
 
 from __future__ import annotations
@@ -24,6 +11,7 @@ import numpy as np
 
 from .._validation import as_chains, as_finite_array, as_generator, as_positive_int, as_rate
 from ..dynamics import Trajectory, iterate_map
+from ..gibbs import fit_temperature, gibbs_density
 from ..problems import NoisyPotential, double_well, product_problem
 
 __all__ = ["printed_update", "block_noise_sums", "separable_factors", "reshuffled_block_sums",
@@ -34,28 +22,12 @@ __all__ = ["printed_update", "block_noise_sums", "separable_factors", "reshuffle
 TILT, KY = 0.3, 2.0
 
 
-# ----------------------------------------------------------------------------- update rule
 def printed_update(problem, phi0, lr, steps, *, chains=None, rng, batch_size=1,
                    record_every=1, max_norm=1e8) -> Trajectory:
-    r"""Iterate the update *as printed on the slides*, :math:`\Phi_{k+1} = \eta\,\hat g(\Phi_k)`.
-
-    The slides lost the "minus-equals": the intended update is SGD,
-    :math:`\Phi_{k+1} = \Phi_k - \eta\,\hat g(\Phi_k)` (:func:`sgdsim.sgd`). The
-    printed map replaces the parameters by a scaled gradient. On a quadratic
-    :math:`\mathcal L = \tfrac12 h(\Phi - a)^2` without noise it converges (for
-    :math:`\eta h < 1`) to the fixed point :math:`\Phi = -\eta h a/(1 - \eta h)`,
-    not to the minimizer :math:`a`. This function exists only to show that.
-
-    Parameters
-    ----------
-    problem, phi0, lr, steps, chains, rng, batch_size, record_every, max_norm
-        As in :func:`sgdsim.sgd` (``lr`` a constant rate :math:`\eta \ge 0`).
-
-    Returns
-    -------
-    Trajectory
-        ``time`` is :math:`\eta k`, as for SGD.
-    """
+    r"""The update as printed on the slides, :math:`\Phi_{k+1} = \eta\,\hat g(\Phi_k)` (the
+    "minus-equals" of SGD lost), to show it is no descent method: on
+    :math:`\tfrac12 h(\Phi - a)^2` it converges to :math:`-\eta h a/(1 - \eta h)`, not to
+    :math:`a`. Arguments as in :func:`sgdsim.sgd`; ``time`` is :math:`\eta k`."""
     steps = as_positive_int(steps, "steps", minimum=0)
     eta = as_rate(lr, positive=False)
     phi = as_chains(phi0, problem.dim, chains)
@@ -70,7 +42,6 @@ def printed_update(problem, phi0, lr, steps, *, chains=None, rng, batch_size=1,
     return Trajectory(phi=traj.phi, time=eta * traj.step, step=traj.step)
 
 
-# ------------------------------------------------------------------------ the CLT step
 def _fixed_point_setup(problem, phi, n_steps, samples, rng):
     """The checked arguments of a sum of gradient fluctuations at one point."""
     return (as_finite_array(phi, "phi", shape=(problem.dim,)),
@@ -79,55 +50,27 @@ def _fixed_point_setup(problem, phi, n_steps, samples, rng):
 
 
 def block_noise_sums(problem, phi, n_steps, samples, *, batch_size=1, rng) -> np.ndarray:
-    r"""Sums of :math:`N` independent gradient fluctuations at a fixed point.
+    r"""``samples`` independent sums :math:`S_N = \sum_{j=1}^{N} (g(\Phi) - \hat g_j(\Phi))` at
+    the fixed point ``phi``, shape (samples, dim).
 
-    .. math::
-        S_N = \sum_{j=1}^{N} \bigl(g(\Phi) - \hat g_j(\Phi)\bigr),
-
-    the random part of :math:`N` SGD steps (divided by :math:`\eta`) when the
-    parameters barely move. :math:`E S_N = 0` and
-    :math:`\operatorname{Cov} S_N = N\Sigma(\Phi)/B`; by the central limit
-    theorem :math:`S_N/\sqrt N` tends to :math:`\mathcal N(0, \Sigma/B)`:
-    its skewness falls like :math:`N^{-1/2}` and its excess kurtosis like :math:`N^{-1}`.
-
-    Parameters
-    ----------
-    problem : Problem
-    phi : array_like, shape (dim,)
-        The point :math:`\Phi` where gradients are sampled.
-    n_steps : int
-        :math:`N \ge 1`.
-    samples : int
-        Number of independent sums.
-    batch_size : int
-        :math:`B`.
-    rng : numpy.random.Generator or int
-
-    Returns
-    -------
-    numpy.ndarray, shape (samples, dim)
+    :math:`\operatorname{Cov} S_N = N\Sigma/B`; by the central limit theorem the skewness of
+    :math:`S_N/\sqrt N` falls like :math:`N^{-1/2}`, its excess kurtosis like :math:`N^{-1}`.
     """
     phi, n, m, gen = _fixed_point_setup(problem, phi, n_steps, samples, rng)
     b = as_positive_int(batch_size, "batch_size")
     points = np.broadcast_to(phi, (m, problem.dim))
-    g = problem.grad(phi)
     total = np.zeros((m, problem.dim))
     for _ in range(n):
         total += problem.sample_grad(points, b, gen)
-    return n * g - total
+    return n * problem.grad(phi) - total
 
 
-# ----------------------------------------------------------------------------- scenes
 def separable_factors(sigma_x, sigma_y, *, tilt=TILT, k_y=KY):
-    r"""The 1-D factors of the chapter's 2-D problem and the 2-D problem itself.
+    r"""The chapter's 2-D problem and its 1-D factors: (x_problem, y_problem, problem).
 
-    :math:`\mathcal L_x(x) = (x^2 - 1)^2 + c\,x` (:func:`sgdsim.double_well`,
-    tilt :math:`c`) with noise variance :math:`\sigma_x^2`, and
-    :math:`\mathcal L_y(y) = \tfrac12 k_y y^2` with noise variance :math:`\sigma_y^2`.
-
-    Returns
-    -------
-    (x_problem, y_problem, problem) : the two 1-D problems and their product (2-D)
+    :math:`\mathcal L_x = (x^2 - 1)^2 + c\,x` (:func:`sgdsim.double_well`, tilt :math:`c`)
+    with noise variance :math:`\sigma_x^2`, :math:`\mathcal L_y = \tfrac12 k_y y^2` with
+    :math:`\sigma_y^2`.
     """
     px = double_well(tilt=tilt, noise_var=float(sigma_x) ** 2)
     py = NoisyPotential(lambda p: 0.5 * k_y * p[..., 0] ** 2, lambda p: k_y * p,
@@ -136,33 +79,11 @@ def separable_factors(sigma_x, sigma_y, *, tilt=TILT, k_y=KY):
     return px, py, product_problem(px, py)
 
 
-# ------------------------------------------------------------ sampling without replacement
 def reshuffled_block_sums(problem, phi, n_steps, samples, *, rng) -> np.ndarray:
-    r"""Sums of :math:`N` gradient fluctuations when each epoch visits every example once.
+    r""":math:`S_N = \sum_{j\le N}(g - g_{i_j})` over the first :math:`N \le n` examples of
+    ``samples`` random epochs (without replacement) of a finite sum, shape (samples, dim).
 
-    With *reshuffled epochs* (the usual way SGD is run) the first :math:`N \le n` steps of
-    an epoch use :math:`N` distinct examples, drawn without replacement. At a fixed
-    :math:`\Phi` the sum :math:`S_N = \sum_{j\le N}(g - g_{i_j})` then has the
-    finite-population variance
-
-    .. math:: \operatorname{Var} S_N = N\,\Sigma\,\frac{n - N}{n - 1},
-
-    which is :math:`N\Sigma` only for :math:`N \ll n` and exactly :math:`0` at
-    :math:`N = n` (a whole epoch: the fluctuations sum to zero).
-
-    Parameters
-    ----------
-    problem : a finite-sum Problem (with ``example_grads`` and ``n``)
-    phi : array_like, shape (dim,)
-    n_steps : int
-        :math:`1 \le N \le n`.
-    samples : int
-        Number of independent epochs.
-    rng : numpy.random.Generator or int
-
-    Returns
-    -------
-    numpy.ndarray, shape (samples, dim)
+    Its variance is :math:`N\Sigma\,(n - N)/(n - 1)`: zero for a whole epoch.
     """
     phi, n, m, gen = _fixed_point_setup(problem, phi, n_steps, samples, rng)
     if n > problem.n:
@@ -172,20 +93,15 @@ def reshuffled_block_sums(problem, phi, n_steps, samples, *, rng) -> np.ndarray:
     return u[first].sum(axis=1)
 
 
-# ------------------------------------------------------ SGD on a quadratic: an AR(1) chain
 def ar1_stationary_skewness(gamma1, rate_times_curvature):
-    r"""Exact skewness of SGD's stationary law on a 1-D quadratic finite sum.
-
-    On :math:`\mathcal L_i = \tfrac12 h(x - a_i)^2` one SGD step is the AR(1) recursion
-    :math:`y_{k+1} = (1 - u)\,y_k + u\,\xi_k` with :math:`y = x - \bar a`, :math:`u = \eta h`
-    and i.i.d. innovations :math:`\xi = a_i - \bar a` of skewness :math:`\gamma_1`. Its
-    stationary cumulants are :math:`\kappa_n(y) = u^n\kappa_n(\xi)/(1 - (1-u)^n)`, so
+    r"""Exact stationary skewness of SGD on a 1-D quadratic finite sum, innovations of
+    skewness :math:`\gamma_1`, :math:`u = \eta h`:
 
     .. math::
-        \operatorname{skew}(y) = \gamma_1\,\frac{\sqrt u\,(2 - u)^{3/2}}{3 - 3u + u^2}
-        = \tfrac{2^{3/2}}{3}\,\gamma_1\sqrt{u}\,\bigl(1 + O(u)\bigr):
+        \operatorname{skew} = \gamma_1\,\frac{\sqrt u\,(2 - u)^{3/2}}{3 - 3u + u^2}
+        = \tfrac{2^{3/2}}{3}\,\gamma_1\sqrt{u}\,\bigl(1 + O(u)\bigr),
 
-    the shape error of the stationary law is of order :math:`\sqrt\eta`, not :math:`\eta`.
+    from the AR(1) cumulants :math:`\kappa_n = u^n\kappa_n(\xi)/(1 - (1-u)^n)`.
     """
     u = np.asarray(rate_times_curvature, dtype=float)
     if np.any((u <= 0) | (u >= 2)):
@@ -193,16 +109,10 @@ def ar1_stationary_skewness(gamma1, rate_times_curvature):
     return gamma1 * np.sqrt(u) * (2 - u) ** 1.5 / (3 - 3 * u + u * u)
 
 
-# ----------------------------------------------- temperatures from different statistics
 def occupation_temperature(loss, grid, split, fraction_left) -> float:
-    r"""The temperature at which a Gibbs law puts mass ``fraction_left`` below ``split``.
-
-    Solves :math:`\int_{x<s} e^{-\mathcal L/T} / \int e^{-\mathcal L/T} = f` for :math:`T`
-    (the left well is the deeper one, so the fraction falls as :math:`T` rises).
-    """
+    """The temperature at which the Gibbs law puts mass ``fraction_left`` below ``split``
+    (the left well being the deeper one), by root finding on ``grid``."""
     from scipy.optimize import brentq
-
-    from ..gibbs import gibbs_density
 
     grid = np.asarray(grid, dtype=float)
     left = grid < split
@@ -216,40 +126,19 @@ def occupation_temperature(loss, grid, split, fraction_left) -> float:
 
 
 def grouped_temperatures(problem, x, grid, *, split, groups=20):
-    r"""Three temperatures of 1-D stationary samples, each estimated in groups of chains.
-
-    For a Gibbs law :math:`e^{-\mathcal L/T}` three different statistics give the same
-    :math:`T`: the mean loss (matched to :math:`E_T\mathcal L`, :func:`sgdsim.fit_temperature`),
-    the virial :math:`E[(x - c)\mathcal L'(x)] = T` (any :math:`c`; integration by parts) and
-    the fraction of time spent below ``split`` (:func:`occupation_temperature`). For any other
-    law they differ. Each is computed in ``groups`` disjoint groups of chains, so differences
-    between statistics get standard errors that include their correlation.
-
-    Parameters
-    ----------
-    problem : 1-D Problem
-    x : array_like, shape (records, chains)
-        Stationary samples.
-    grid : array_like
-        Grid for the Gibbs integrals.
-    split : float
-        The barrier top (separates the wells).
-
-    Returns
-    -------
-    dict name -> numpy.ndarray of shape (groups,): ``"mean loss"``, ``"virial"``,
-    ``"occupation"``.
+    r"""Three temperatures of 1-D stationary samples ``x`` (records, chains), each in
+    ``groups`` disjoint groups of chains: the ``"mean loss"`` (:func:`sgdsim.fit_temperature`),
+    the ``"virial"`` :math:`E[x\,\mathcal L'(x)]` and the ``"occupation"`` below ``split``
+    (:func:`occupation_temperature`). They agree only for a Gibbs law. Returns name -> (groups,).
     """
-    from ..gibbs import fit_temperature
-
     x = as_finite_array(x, "x", ndim=2)
     k = as_positive_int(groups, "groups", minimum=2)
     c = x.shape[1] // k
     out = {"mean loss": [], "virial": [], "occupation": []}
     for j in range(k):
         xs = x[:, j * c:(j + 1) * c]
-        loss = problem.loss(xs[..., None])
-        out["mean loss"].append(fit_temperature(loss, problem.loss, grid).value)
+        out["mean loss"].append(fit_temperature(problem.loss(xs[..., None]), problem.loss,
+                                                grid).value)
         out["virial"].append(float(np.mean(xs * problem.grad(xs[..., None])[..., 0])))
         out["occupation"].append(occupation_temperature(problem.loss, grid, split,
                                                         float(np.mean(xs < split))))
@@ -257,16 +146,11 @@ def grouped_temperatures(problem, x, grid, *, split, groups=20):
 
 
 def gibbs_chi_square(samples, loss, temperature, edges, min_expected=5.0):
-    r"""Pearson's :math:`\chi^2` of i.i.d. samples against the Gibbs density :math:`e^{-\mathcal L/T}`.
+    r"""Pearson's :math:`\chi^2` of i.i.d. ``samples`` against the Gibbs law on the bins ``edges``.
 
-    Bin probabilities are integrals of the Gibbs density over ``edges`` (on a fine grid);
-    bins expecting fewer than ``min_expected`` draws are pooled with the outside. Under the
-    hypothesis, :math:`\chi^2` has mean ``dof`` and standard deviation about
-    :math:`\sqrt{2\,\mathrm{dof}}`.
-
-    Returns
-    -------
-    (chi2, dof, probs) : float, int, numpy.ndarray (the unpooled bin probabilities)
+    Bins expecting fewer than ``min_expected`` draws are pooled with the outside; under the
+    hypothesis :math:`\chi^2` has mean ``dof`` and sd about :math:`\sqrt{2\,\mathrm{dof}}`.
+    Returns ``(chi2, dof, probs)`` (the unpooled bin probabilities).
     """
     probs = gibbs_bin_probabilities(loss, temperature, edges)
     x = as_finite_array(samples, "samples", ndim=1)
@@ -282,9 +166,8 @@ def gibbs_chi_square(samples, loss, temperature, edges, min_expected=5.0):
 
 
 def gibbs_bin_probabilities(loss, temperature, edges, fine=40):
-    """Probabilities of the bins ``edges`` under the Gibbs density (normalized on the edges)."""
-    from ..gibbs import gibbs_density
-
+    """Probabilities of the bins ``edges`` under the Gibbs law normalized on the edges
+    (trapezoids on ``fine`` cells per bin)."""
     edges = np.asarray(edges, dtype=float)
     g = np.linspace(edges[0], edges[-1], (edges.size - 1) * fine + 1)
     p = gibbs_density(loss, g, temperature)
@@ -294,14 +177,9 @@ def gibbs_bin_probabilities(loss, temperature, edges, fine=40):
 
 
 def chi_square_resolution(loss, temperature, edges, n, *, z=4.0):
-    r"""The smallest relative temperature error :math:`\delta` the :math:`\chi^2` test detects.
-
-    A sample of size ``n`` from the Gibbs law at :math:`T(1+\delta)` tested against the one
-    at :math:`T` raises the mean of :math:`\chi^2` by the noncentrality
-    :math:`\lambda = n\sum_b (q_b - p_b)^2/p_b`; the test (``z`` standard deviations
-    :math:`\sqrt{2\,\mathrm{dof}}`) detects it when :math:`\lambda \ge z\sqrt{2\,\mathrm{dof}}`.
-    Returns the smallest such :math:`\delta > 0`.
-    """
+    r"""The smallest relative temperature error :math:`\delta > 0` the :math:`\chi^2` test of
+    ``n`` samples detects: the noncentrality :math:`n\sum_b (q_b - p_b)^2/p_b` of the law at
+    :math:`T(1+\delta)` reaches ``z`` standard deviations :math:`\sqrt{2\,\mathrm{dof}}`."""
     from scipy.optimize import brentq
 
     p = gibbs_bin_probabilities(loss, temperature, edges)

@@ -1,26 +1,11 @@
-r"""The claims ledger: every claim of the book, read as data from the chapters' stored outputs.
+"""The claims ledger: every claim of the book, read as data from the chapters' stored outputs.
 
-Each chapter records its claims with a :class:`sgdsim.Claims` object, whose panels and
-summary carry the full records in their output *metadata* (key
-:data:`sgdsim.claims.METADATA_KEY`). The chapter notebooks are committed *with* their
-outputs, and strict nbval (``make test``, CI) proves that those stored outputs are what a
-fresh execution displays. So the stored outputs are the verified state of the book, and this
-module reads them -- as data, never by parsing printed text:
-
-* :func:`notebook_claims` reads one notebook: its title, every record (numbered within the
-  chapter; a record shown in a panel and again in the summary counts once), and the
-  *problems* that make its outputs untrustworthy or its verification empty -- outputs that
-  are not one clean top-to-bottom run (a code cell never executed, or execution counts out
-  of order: refresh them with ``make outputs``), a cell that raised, a failed claim, records
-  the chapter made but never displayed, or **no claim at all**;
-* :func:`collect` reads every chapter notebook listed in ``_toc.yml`` (in book order), and
-  flags a ``chapters/*.ipynb`` missing from the table of contents;
-* a :class:`Ledger` renders as HTML tables grouped by chapter and kind (and as text
-  elsewhere); :meth:`Ledger.raise_for_problems` fails loudly, so a book with a problem does
-  not build.
-
-This module is not imported by ``import sgdsim`` (it reads the book's ``_toc.yml``); the
-ledger page imports it explicitly.
+:class:`sgdsim.Claims` panels and summaries carry their records in the output metadata (key
+:data:`sgdsim.claims.METADATA_KEY`); strict nbval proves the stored outputs are what a fresh
+run displays, so this module reads them, never printed text. A notebook has a *problem* when its
+outputs are not one clean top-to-bottom run (refresh with ``make outputs``), a cell raised, a
+claim failed, a record was never displayed, or it checks no claim at all; a chapter missing
+from ``_toc.yml`` is a problem too. :meth:`Ledger.raise_for_problems` fails the build.
 """
 
 from __future__ import annotations
@@ -69,40 +54,22 @@ def _source(cell) -> str:
 
 
 def notebook_claims(path) -> NotebookClaims:
-    """Read the claims recorded in a notebook's stored outputs.
-
-    Records are read from the output metadata that :class:`sgdsim.Claims` panels and
-    summaries write (key :data:`~sgdsim.claims.METADATA_KEY`); a record displayed twice
-    (in its panel and in the summary) counts once.
-
-    Parameters
-    ----------
-    path : str or Path
-        A ``.ipynb`` file.
-
-    Returns
-    -------
-    NotebookClaims
-        With ``problems`` listing everything that makes the outputs untrustworthy (see
-        the module notes); an empty list means the notebook is fully verified.
-    """
+    """The records of the ``.ipynb`` at ``path`` (each once, in order) and its problems
+    (none: fully verified)."""
     path = Path(path)
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         return NotebookClaims(path, path.stem, problems=[f"cannot read the notebook: {exc}"])
-    title = path.stem
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") == "markdown":
-            m = re.search(r"^#\s+(.+?)\s*$", _source(cell), re.M)
-            if m:
-                title = m.group(1)
-                break
+    cells = nb.get("cells", [])
+    titles = (re.search(r"^#\s+(.+?)\s*$", _source(c), re.M) for c in cells
+              if c.get("cell_type") == "markdown")
+    title = next((m.group(1) for m in titles if m), path.stem)
     result = NotebookClaims(path, title)
     records: dict[int, Record] = {}
     recorded = 0
     counts = []
-    for i, cell in enumerate(c for c in nb.get("cells", []) if c.get("cell_type") == "code"):
+    for i, cell in enumerate(c for c in cells if c.get("cell_type") == "code"):
         if not _source(cell).strip():
             continue
         counts.append(cell.get("execution_count"))
@@ -136,9 +103,7 @@ def notebook_claims(path) -> NotebookClaims:
     if missing:
         result.problems.append(f"{len(missing)} recorded claim(s) never displayed (numbers "
                                f"{missing[:5]}): end the chapter with claims.summary()")
-    for c in result.claims:
-        if c.passed is False:
-            result.problems.append(f"{c.kind} failed: {c.name}")
+    result.problems += [f"{c.kind} failed: {c.name}" for c in result.claims if c.passed is False]
     return result
 
 
@@ -153,37 +118,28 @@ def find_book_root(start=None) -> Path:
 
 def toc_files(root) -> list[str]:
     """The documents of ``_toc.yml`` (``root:`` and ``file:`` entries) in book order."""
-    names = []
-    for line in (Path(root) / "_toc.yml").read_text(encoding="utf-8").splitlines():
-        m = re.match(r"^\s*(?:-\s*)?(?:root|file):\s*['\"]?([^'\"#\s]+)", line)
-        if m:
-            names.append(m.group(1))
-    return names
+    pattern = r"^\s*(?:-\s*)?(?:root|file):\s*['\"]?([^'\"#\s]+)"
+    lines = (Path(root) / "_toc.yml").read_text(encoding="utf-8").splitlines()
+    return [m.group(1) for m in (re.match(pattern, line) for line in lines) if m]
 
 
 def collect(root=None) -> Ledger:
-    """The ledger of the book at ``root``: every notebook of ``_toc.yml``, in book order.
-
-    Parameters
-    ----------
-    root : str or Path, optional
-        The book's root directory (default: found from the working directory).
-    """
+    """The ledger of every notebook of ``_toc.yml``, in book order (``root`` found from the
+    working directory by default)."""
     root = find_book_root(root)
-    listed = []
-    for name in toc_files(root):
-        nb = root / f"{name}.ipynb"
-        if nb.is_file():
-            listed.append(nb)
-    notebooks = [notebook_claims(nb) for nb in listed]
-    problems = []
-    for nb in sorted((root / "chapters").glob("*.ipynb")):
-        if nb not in listed:
-            problems.append(f"{nb.relative_to(root)} is not in _toc.yml, so its claims are "
-                            "not in the book")
+    listed = [root / f"{name}.ipynb" for name in toc_files(root)]
+    listed = [nb for nb in listed if nb.is_file()]
+    problems = [f"{nb.relative_to(root)} is not in _toc.yml, so its claims are not in the book"
+                for nb in sorted((root / "chapters").glob("*.ipynb")) if nb not in listed]
     if not listed:
         problems.append("no notebook is listed in _toc.yml")
-    return Ledger(root=root, notebooks=notebooks, problems=problems)
+    return Ledger(root=root, notebooks=[notebook_claims(nb) for nb in listed], problems=problems)
+
+
+def _problem_list(problems, prefix="") -> list[str]:
+    """An HTML list of the problems (none without problems)."""
+    items = "".join(f"<li>✗ {prefix}{html.escape(p)}</li>" for p in problems)
+    return [f"<ul>{items}</ul>"] if problems else []
 
 
 @dataclass
@@ -195,11 +151,6 @@ class Ledger:
     problems: list[str] = field(default_factory=list)
 
     @property
-    def claims(self) -> int:
-        """Number of records of every kind."""
-        return sum(len(nb.claims) for nb in self.notebooks)
-
-    @property
     def passed(self) -> int:
         return sum(nb.passed for nb in self.notebooks)
 
@@ -207,19 +158,17 @@ class Ledger:
         return sum(nb.count(kind) for nb in self.notebooks)
 
     def all_problems(self) -> list[str]:
-        out = list(self.problems)
-        for nb in self.notebooks:
-            out += [f"{nb.path.name}: {p}" for p in nb.problems]
-        return out
+        return self.problems + [f"{nb.path.name}: {p}" for nb in self.notebooks
+                                for p in nb.problems]
 
     def summary(self) -> str:
         c, r, d = (self.count(k) for k in KINDS)
-        failed = sum(nb.failed for nb in self.notebooks)
         n = len(self.notebooks)
-        text = (f"{c} claims, {r} refutations and {d} demonstrations in {n} chapter"
-                f"{'s' if n != 1 else ''}: {self.passed} ✓, {failed} ✗")
         k = len(self.all_problems())
-        return text + (f"; {k} problem(s)" if k else "; no problems")
+        return (f"{c} claims, {r} refutations and {d} demonstrations in {n} chapter"
+                f"{'s' if n != 1 else ''}: {self.passed} ✓, "
+                f"{sum(nb.failed for nb in self.notebooks)} ✗"
+                + (f"; {k} problem(s)" if k else "; no problems"))
 
     def raise_for_problems(self) -> None:
         """Raise :class:`LedgerError` listing every problem (do nothing if there is none)."""
@@ -227,22 +176,16 @@ class Ledger:
         if problems:
             raise LedgerError("the claims ledger found problems:\n- " + "\n- ".join(problems))
 
-    # -- rendering -------------------------------------------------------------------
-    def to_text(self) -> str:
+    def __repr__(self) -> str:
         lines = [self.summary()]
         for i, nb in enumerate(self.notebooks, 1):
             counts = ", ".join(f"{nb.count(k)} {k}s" for k in KINDS)
             lines.append(f"{i}. {nb.title} ({nb.path.name}): {counts}")
             lines += [f"   {c.text(96)}" for c in nb.claims]
             lines += [f"   PROBLEM: {p}" for p in nb.problems]
-        lines += [f"PROBLEM: {p}" for p in self.problems]
-        return "\n".join(lines)
+        return "\n".join(lines + [f"PROBLEM: {p}" for p in self.problems])
 
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def counts_html(self) -> str:
-        """One small table: records per chapter and kind."""
+    def _repr_html_(self) -> str:
         e = html.escape
         head = "".join(f'<th scope="col">{k}s</th>' for k in KINDS)
         rows = []
@@ -252,38 +195,29 @@ class Ledger:
             rows.append(f'<tr><th scope="row"><a href="{e(nb.path.stem)}.html">{i}. '
                         f"{e(nb.title)}</a></th>{cells}<td>{nb.passed} {mark}</td></tr>")
         total = "".join(f"<td>{self.count(k)}</td>" for k in KINDS)
-        return ('<table class="sgdsim-claims sgdsim-ledger-counts">'
-                f"<caption>{e(self.summary())}</caption>"
-                f'<thead><tr><th scope="col">chapter</th>{head}'
-                '<th scope="col">hold</th></tr></thead>'
-                f"<tbody>{''.join(rows)}</tbody>"
-                f"<tfoot><tr><th scope=\"row\">book</th>{total}<td>{self.passed}</td></tr>"
-                "</tfoot></table>")
-
-    def _repr_html_(self) -> str:
-        e = html.escape
-        out = [self.counts_html()]
-        if self.problems:
-            out.append("<ul>" + "".join(f"<li>✗ {e(p)}</li>" for p in self.problems) + "</ul>")
+        out = ['<table class="sgdsim-claims sgdsim-ledger-counts">'  # records per chapter, kind
+               f"<caption>{e(self.summary())}</caption>"
+               f'<thead><tr><th scope="col">chapter</th>{head}'
+               '<th scope="col">hold</th></tr></thead>'
+               f"<tbody>{''.join(rows)}</tbody>"
+               f"<tfoot><tr><th scope=\"row\">book</th>{total}<td>{self.passed}</td></tr>"
+               "</tfoot></table>"] + _problem_list(self.problems)
+        head = "".join(f'<th scope="col">{h}</th>' for h in
+                       ("claim", "measured", "predicted", "deviation", "resolves", ""))
         for i, nb in enumerate(self.notebooks, 1):
             out.append(f'<h3 class="sgdsim-ledger-chapter"><a href="{e(nb.path.stem)}.html">'
                        f"{i}. {e(nb.title)}</a></h3>")
-            if nb.problems:
-                out.append("<ul>" + "".join(f"<li>✗ problem: {e(p)}</li>" for p in nb.problems)
-                           + "</ul>")
+            out += _problem_list(nb.problems, "problem: ")
             for kind in KINDS:
-                recs = [c for c in nb.claims if c.kind == kind]
-                if not recs:
-                    continue
                 rows = []
-                for c in recs:
-                    name, meas, pred, dev, res, mark = c.cells()
-                    sec = f'<br><span class="sgdsim-section">{e(c.section)}</span>' if c.section else ""
-                    rows.append(f"<tr><td>{e(name)}{sec}</td><td>{e(meas)}</td><td>{e(pred)}</td>"
-                                f"<td>{e(dev)}</td><td>{e(res)}</td><td>{e(mark)}</td></tr>")
-                head = "".join(f'<th scope="col">{h}</th>' for h in
-                               ("claim", "measured", "predicted", "deviation", "resolves", ""))
-                out.append(f'<table class="sgdsim-claims"><caption>{e(kind)}s ({len(recs)})'
-                           f"</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}"
-                           "</tbody></table>")
+                for c in (c for c in nb.claims if c.kind == kind):
+                    name, *rest = c.cells()
+                    sec = (f'<br><span class="sgdsim-section">{e(c.section)}</span>'
+                           if c.section else "")
+                    rows.append(f"<tr><td>{e(name)}{sec}</td>"
+                                + "".join(f"<td>{e(x)}</td>" for x in rest) + "</tr>")
+                if rows:
+                    out.append(f'<table class="sgdsim-claims"><caption>{e(kind)}s ({len(rows)})'
+                               f"</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}"
+                               "</tbody></table>")
         return "\n".join(out)

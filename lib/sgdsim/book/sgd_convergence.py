@@ -1,125 +1,71 @@
 r"""How SGD converges: to gradient flow as the rate shrinks, to a cloud at a fixed rate.
 
-The machinery of the chapter "SGD convergence":
-
-* :func:`sup_distance` -- the largest distance between SGD and the gradient
-  flow over a common set of save times (SGD's time is the sum of its rates);
-* :func:`block_updates` -- the average update in a block of steps (the lecture's
-  "blocks of :math:`\sqrt N` steps" argument; its exact law is
-  :func:`sgdsim.laws.block_update_law`);
-* :func:`converged_loss` -- the converged loss :math:`\mathcal L(\eta)` at a fixed rate,
-  from :func:`sgdsim.stationary_samples` (its exact value on a quadratic is
-  :func:`sgdsim.laws.stationary_excess_loss` above :math:`\mathcal L(\Phi^*)`);
-* :func:`train_with_drops` -- train with a piecewise-constant rate that is divided
-  at milestones (the ResNet recipe) and record training and validation loss;
-  :meth:`DropRun.plateaus` averages each phase's tail.
+Time is the sum of the rates used; trajectories are :class:`sgdsim.Trajectory` objects with
+``phi`` of shape (records, chains, dim). Exact laws of the chapter are in :mod:`sgdsim.laws`
+(:func:`~sgdsim.laws.block_update_law`, :func:`~sgdsim.laws.stationary_excess_loss`).
 """
 
 from __future__ import annotations
 
+import html
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_finite_array, as_positive_int
+from .._validation import as_finite_array, as_generator, as_positive_int
 from ..datasets import breast_cancer, train_validation_split
 from ..dynamics import sgd, stationary_samples
-from ..estimators import Estimate, chain_mean
+from ..estimators import Estimate, chain_mean, weighted_fit
 from ..problems import LogisticRegression, Quadratic
 from ..schedules import step_drops
+from .tz_theorem import headline_problem
 
-__all__ = [
-    "sup_distance",
-    "block_updates",
-    "converged_loss",
-    "DropRun",
-    "train_with_drops",
-    "quadratic_problem",
-    "drops_problems",
-    "QUADRATIC_START",
-    "epoch_averaged_excess",
-    "reshuffle_excess_loss",
-    "reshuffle_problem",
-    "ResultsTable",
-    "pooled_ratio",
-    "worst_point",
-    "loglog_fit_slope",
-    "exact_loglog_slope",
-]
+__all__ = ["sup_distance", "block_updates", "converged_loss", "DropRun", "train_with_drops",
+           "quadratic_problem", "drops_problems", "QUADRATIC_START", "epoch_averaged_excess",
+           "reshuffle_excess_loss", "reshuffle_problem", "ResultsTable", "pooled_ratio",
+           "worst_point", "loglog_fit_slope", "exact_loglog_slope"]
 
 
-def _phi_of(traj, name):
+def _run_of(traj, name):
+    """The states and times of a Trajectory, checked."""
     phi = getattr(traj, "phi", None)
     if phi is None:
         raise TypeError(f"{name} must be a Trajectory (from sgd, gradient_flow, ...)")
-    return np.asarray(phi, dtype=float)
+    return np.asarray(phi, dtype=float), as_finite_array(traj.time, f"{name}.time", ndim=1)
 
 
 def sup_distance(traj, reference, *, rtol: float = 1e-9) -> np.ndarray:
-    r"""Largest Euclidean distance between two runs over their common save times.
+    r""":math:`D_c = \max_j \|\Phi^{(c)}(t_j) - \Phi_{\mathrm{ref}}(t_j)\|` for every chain
+    :math:`c` of ``traj``, shape (chains,).
 
-    .. math::
-        D_c = \max_j \bigl\|\Phi^{(c)}(t_j) - \Phi_{\mathrm{ref}}(t_j)\bigr\|,
-
-    one value per chain :math:`c` of ``traj``. With ``reference`` the gradient
-    flow from the same start, :math:`D_c` is the sup-distance between SGD and the
-    flow on the grid :math:`\{t_j\}`; the mean of :math:`D_c` over chains shrinks
-    like :math:`\sqrt{\eta}` as the rate :math:`\eta \to 0`.
-
-    Parameters
-    ----------
-    traj : Trajectory
-        Shape ``(records, chains, dim)``, e.g. from :func:`sgdsim.sgd`.
-    reference : Trajectory
-        Recorded at the same times, with one chain (broadcast) or ``chains`` chains.
-    rtol : float
-        Relative tolerance on the agreement of the two time grids (SGD's times are
-        cumulative sums of rates, so they carry rounding error).
-
-    Returns
-    -------
-    numpy.ndarray, shape (chains,)
+    ``reference`` (one chain, or as many) must be recorded at the same times, up to ``rtol``
+    (SGD's times are cumulative sums of rates). Against the flow, :math:`E D_c` shrinks like
+    :math:`\sqrt\eta`.
     """
-    a = _phi_of(traj, "traj")
-    b = _phi_of(reference, "reference")
-    ta = as_finite_array(traj.time, "traj.time", ndim=1)
-    tb = as_finite_array(reference.time, "reference.time", ndim=1)
+    a, ta = _run_of(traj, "traj")
+    b, tb = _run_of(reference, "reference")
     if ta.shape != tb.shape or not np.allclose(ta, tb, rtol=rtol, atol=rtol * max(1.0, ta[-1])):
         raise ValueError(
             "traj and reference must be recorded at the same times; record SGD every m steps "
-            "with rate T/(M m) and solve the flow on linspace(0, T, M + 1)"
-        )
+            "with rate T/(M m) and solve the flow on linspace(0, T, M + 1)")
     if b.shape[1] not in (1, a.shape[1]) or b.shape[2] != a.shape[2]:
-        raise ValueError(
-            f"reference has shape {b.shape}; it needs 1 or {a.shape[1]} chains of dim {a.shape[2]}"
-        )
+        raise ValueError(f"reference has shape {b.shape}; it needs 1 or {a.shape[1]} chains "
+                         f"of dim {a.shape[2]}")
     return np.linalg.norm(a - b, axis=-1).max(axis=0)
 
 
 def block_updates(traj) -> np.ndarray:
-    r"""The average update per unit time between consecutive save points.
-
-    For save points :math:`j` and :math:`j+1` that enclose the steps of one block,
+    r"""The average update per unit time between consecutive records (one block each),
 
     .. math::
         u_j = \frac{\Phi(t_j) - \Phi(t_{j+1})}{t_{j+1} - t_j}
             = \frac{\sum_{k \in \text{block}} \eta_k\,\hat g_k}{\sum_{k \in \text{block}} \eta_k},
 
-    the rate-weighted average of the stochastic gradients used in the block
-    (with a constant rate, their plain average).
-
-    Parameters
-    ----------
-    traj : Trajectory
-        Record the run with ``record_every`` = the block length.
-
-    Returns
-    -------
-    numpy.ndarray, shape (records - 1, chains, dim)
+    shape (records - 1, chains, dim).
     """
-    phi = _phi_of(traj, "traj")
-    time = as_finite_array(traj.time, "traj.time", ndim=1)
+    phi, time = _run_of(traj, "traj")
     if phi.shape[0] < 2:
         raise ValueError("block_updates needs at least two save points")
     dt = np.diff(time)
@@ -130,20 +76,8 @@ def block_updates(traj) -> np.ndarray:
 
 def converged_loss(problem, lr, *, chains, rng, burn_in, run_time, records=None, batch_size=1,
                    phi0=None) -> Estimate:
-    r"""Estimate the converged loss :math:`\mathcal L(\eta) = E_{P_\eta}\,\mathcal L` of SGD at a fixed rate.
-
-    The training loss averaged over :func:`sgdsim.stationary_samples` (``chains``
-    independent chains from ``phi0``, default the minimizer; ``burn_in`` units of time
-    discarded; ``records`` states over the next ``run_time``). The standard error comes from
-    the spread of the per-chain time averages (:func:`sgdsim.chain_mean`), valid whatever
-    the autocorrelation. Times are in units of summed rates, so the same ``burn_in``
-    relaxes the chain equally far at every rate.
-
-    Returns
-    -------
-    Estimate
-        :math:`\mathcal L(\eta)` with its standard error.
-    """
+    r"""The converged loss :math:`\mathcal L(\eta) = E_{P_\eta}\mathcal L` at a fixed rate: the
+    loss averaged over :func:`sgdsim.stationary_samples` (same arguments), ± over chains."""
     chains = as_positive_int(chains, "chains", minimum=2)
     run = stationary_samples(problem, lr, chains=chains, rng=rng, run_time=run_time,
                              burn_in=burn_in, records=records, batch_size=batch_size, phi0=phi0)
@@ -152,21 +86,10 @@ def converged_loss(problem, lr, *, chains, rng, burn_in, run_time, records=None,
 
 @dataclass(frozen=True)
 class DropRun:
-    """Training and validation loss of SGD with learning-rate drops.
+    """Training and validation loss (records, chains) of SGD with learning-rate drops.
 
-    Attributes
-    ----------
-    epoch : numpy.ndarray, shape (records,)
-        Passes over the training set at the save points (steps x B / n).
-    train_loss, val_loss : numpy.ndarray, shape (records, chains)
-    lr : numpy.ndarray, shape (records,)
-        The rate used by the step right after each save point (the last one repeats).
-    milestones : tuple of float
-        The epochs at which the rate was divided.
-    epochs : float
-        Length of the run in epochs.
-    schedule : sgdsim.schedules.step_drops
-        The schedule in steps.
+    ``epoch`` is steps x B / n at the records, ``lr`` the rate of the step after each record,
+    ``milestones`` the epochs of the drops, ``epochs`` the run's length.
     """
 
     epoch: np.ndarray
@@ -175,7 +98,6 @@ class DropRun:
     lr: np.ndarray
     milestones: tuple
     epochs: float
-    schedule: step_drops
 
     def _values(self, which):
         if which not in ("train", "val"):
@@ -183,34 +105,18 @@ class DropRun:
         return self.train_loss if which == "train" else self.val_loss
 
     def window(self, start: float, stop: float, which: str = "train") -> np.ndarray:
-        """Mean loss of each chain over the save points at epochs in ``(start, stop]``.
-
-        Returns
-        -------
-        numpy.ndarray, shape (chains,)
-        """
+        """Mean loss of each chain over the records at epochs in ``(start, stop]``."""
         values = self._values(which)
         tol = 1e-9 * max(1.0, self.epochs)
         sel = (self.epoch > float(start) + tol) & (self.epoch <= float(stop) + tol)
         if not sel.any():
-            raise ValueError(
-                f"no save point at epochs in ({start:g}, {stop:g}]; record more often "
-                "(records_per_epoch) or widen the window"
-            )
+            raise ValueError(f"no save point at epochs in ({start:g}, {stop:g}]; record more "
+                             "often (records_per_epoch) or widen the window")
         return values[sel].mean(axis=0)
 
     def plateaus(self, which: str = "train", fraction: float = 0.25) -> np.ndarray:
-        r"""Mean loss of each chain over the last ``fraction`` of every phase.
-
-        A phase is a stretch of constant rate: :math:`[0, m_1), [m_1, m_2), \ldots,
-        [m_K, \text{epochs}]`. The plateau of phase :math:`p` for chain :math:`c` is
-        the mean of the recorded loss at epochs in
-        :math:`(e_{p+1} - f\,(e_{p+1}-e_p),\ e_{p+1}]` (see :meth:`window`).
-
-        Returns
-        -------
-        numpy.ndarray, shape (phases, chains)
-        """
+        """Mean loss of each chain over the last ``fraction`` of every phase of constant rate
+        (:meth:`window`), shape (phases, chains)."""
         self._values(which)
         f = float(fraction)
         if not 0 < f <= 1:
@@ -222,35 +128,10 @@ class DropRun:
 
 def train_with_drops(train, validation, phi0, lr, factor, milestones, epochs, *,
                      batch_size=1, chains=None, rng, records_per_epoch=4) -> DropRun:
-    r"""Run SGD whose rate is divided by ``factor`` at each milestone; record both losses.
-
-    The rate is :math:`\eta_k = \eta_0/\text{factor}^{m(k)}` with :math:`m(k)` the
-    number of milestones passed (:class:`sgdsim.schedules.step_drops`), the recipe
-    of He et al. (2016), who divide by 10. An epoch is :math:`\lfloor n/B \rfloor`
-    steps of minibatches of :math:`B` examples drawn with replacement.
-
-    Parameters
-    ----------
-    train, validation : Problem
-        The training problem that SGD minimizes and a problem on held-out data whose
-        ``loss`` is recorded (same ``dim``).
-    phi0 : array_like, shape (dim,) or (chains, dim)
-    lr : float > 0
-        :math:`\eta_0`.
-    factor : float > 1
-        Division at each milestone.
-    milestones : sequence of float
-        Increasing epochs in ``(0, epochs)``, each a whole number of steps after
-        rounding (they are rounded to the nearest step).
-    epochs : float > 0
-    batch_size, chains, rng
-        As in :func:`sgdsim.sgd`.
-    records_per_epoch : int
-        Save points per epoch.
-
-    Returns
-    -------
-    DropRun
+    r"""SGD on ``train`` whose rate :math:`\eta_0` = ``lr`` is divided by ``factor`` at each
+    milestone (epochs, rounded to whole steps), recording the loss of ``train`` and of
+    ``validation``. An epoch is :math:`\lfloor n/B \rfloor` steps; other arguments as in
+    :func:`sgdsim.sgd`.
     """
     if getattr(validation, "dim", None) != train.dim:
         raise ValueError("train and validation problems must have the same dim")
@@ -266,49 +147,40 @@ def train_with_drops(train, validation, phi0, lr, factor, milestones, epochs, *,
     if any(not 0 < m < epochs for m in ms) or list(ms) != sorted(set(ms)):
         raise ValueError(f"milestones must be increasing epochs in (0, {epochs:g}), got {ms}")
     steps_per_epoch = max(1, n // b)
-    rpe = as_positive_int(records_per_epoch, "records_per_epoch")
-    every = max(1, steps_per_epoch // rpe)
+    every = max(1, steps_per_epoch // as_positive_int(records_per_epoch, "records_per_epoch"))
     steps = int(round(epochs * steps_per_epoch))
     schedule = step_drops(lr, factor, tuple(int(round(m * steps_per_epoch)) for m in ms))
     traj = sgd(train, phi0, schedule, steps, batch_size=b, chains=chains, rng=rng,
                record_every=every)
-    rates = schedule(np.minimum(traj.step, max(steps - 1, 0)))
-    return DropRun(
-        epoch=traj.step / steps_per_epoch,
-        train_loss=train.loss(traj.phi),
-        val_loss=validation.loss(traj.phi),
-        lr=rates,
-        milestones=tuple(m / steps_per_epoch for m in schedule.milestones),
-        epochs=steps / steps_per_epoch,
-        schedule=schedule,
-    )
+    return DropRun(epoch=traj.step / steps_per_epoch, train_loss=train.loss(traj.phi),
+                   val_loss=validation.loss(traj.phi),
+                   lr=schedule(np.minimum(traj.step, max(steps - 1, 0))),
+                   milestones=tuple(m / steps_per_epoch for m in schedule.milestones),
+                   epochs=steps / steps_per_epoch)
 
 
-# ----------------------------------------------------------------------------- scenes
 #: Where the chapter starts SGD and the flow on its quadratic.
 QUADRATIC_START = (-2.0, 2.5)
 
 
 def quadratic_problem(seed: int = 31230) -> Quadratic:
-    """The chapter's 2-D quadratic: 200 examples, a shared tilted Hessian (eigenvalues ~0.3, 1.7).
-
-    Shared by the notebook, its explorer and ``make bench``.
-    """
+    """The chapter's 2-D quadratic: 200 examples, one tilted Hessian (eigenvalues ~0.3, 1.7)."""
     centers = np.random.default_rng(seed).normal(size=(200, 2)) * [1.0, 0.6] + [1.0, -0.5]
     return Quadratic(centers, [[1.5, 0.5], [0.5, 0.5]])
 
 
 def drops_problems(seed: int = 7) -> tuple[LogisticRegression, LogisticRegression]:
-    """The learning-rate-drop experiment's data: (training loss with ridge 0.03, validation loss).
-
-    The breast-cancer data split 80/20 with ``seed``; the validation loss has no ridge term.
-    """
+    """The breast-cancer data split 80/20 with ``seed``: (training loss with ridge 0.03,
+    validation loss without)."""
     x, y = breast_cancer()
     xt, yt, xv, yv = train_validation_split(x, y, 0.2, rng=np.random.default_rng(seed))
     return LogisticRegression(xt, yt, l2=0.03), LogisticRegression(xv, yv)
 
 
-# ----------------------------------------------------------------------------- reshuffling
+#: The reshuffling section's 1-D quadratic: the TZ chapter's headline problem (slope 0.894).
+reshuffle_problem = headline_problem
+
+
 def _coprime_stride(m: int, target: int) -> int:
     """The smallest stride >= ``target`` that shares no factor with ``m``."""
     r = max(1, int(target))
@@ -319,42 +191,19 @@ def _coprime_stride(m: int, target: int) -> int:
 
 def epoch_averaged_excess(problem, lr, *, sampling, chains, rng, burn_in, run_time,
                           batch_size=1, phi0=None, records=200) -> Estimate:
-    r"""Mean excess loss :math:`E\,\mathcal L(\Phi_k) - \mathcal L(\Phi^*)` of SGD at a fixed rate,
-    averaged evenly over the positions inside an epoch.
+    r"""Mean excess loss of SGD at a fixed rate, averaged evenly over the positions in an epoch.
 
-    With ``sampling="reshuffle"`` the law of :math:`\Phi_k` depends on where step :math:`k`
-    falls in its epoch (it is periodic, not stationary), so the records are spaced by a
-    stride :math:`r` that shares no factor with the epoch length :math:`m = \lfloor n/B\rfloor`
-    and cover :math:`m E'` records (:math:`E'` = ``records`` / m rounded, at least 1; the
-    recorded stretch is about ``run_time``): every position is recorded :math:`E'` times. With
-    ``sampling="replacement"`` the same records sample the stationary law.
-
-    Parameters
-    ----------
-    problem : finite-sum Problem (``n``, ``minimizer``)
-    lr : float > 0
-    sampling : {"replacement", "reshuffle"}
-    chains : int
-    rng : numpy.random.Generator or int
-    burn_in, run_time : float
-        Time (summed rates) discarded, rounded up to whole epochs; then time recorded,
-        rounded to a whole number of strides x epochs.
-    batch_size : int
-    phi0 : array_like, optional
-        Start (default the minimizer).
-    records : int
-        About this many records per chain (at least one per position of the epoch).
-
-    Returns
-    -------
-    Estimate
-        The excess loss, its standard error from the spread of the per-chain averages.
+    With ``sampling="reshuffle"`` the law of :math:`\Phi_k` is periodic over an epoch of
+    :math:`m = \lfloor n/B\rfloor` steps, so records are spaced by a stride coprime to
+    :math:`m` and cover every position equally often (about ``records`` per chain over about
+    ``run_time``, after ``burn_in`` rounded up to whole epochs; start ``phi0``, default
+    :math:`\Phi^*`). ``sampling="replacement"`` samples the stationary law the same way.
     """
     eta = float(lr)
     b = as_positive_int(batch_size, "batch_size")
     chains = as_positive_int(chains, "chains", minimum=2)
     m = problem.n // b
-    gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    gen = as_generator(rng)
     star = problem.minimizer()
     start = star if phi0 is None else np.asarray(phi0, dtype=float)
     burn_epochs = int(math.ceil(float(burn_in) / (eta * m)))
@@ -363,50 +212,32 @@ def epoch_averaged_excess(problem, lr, *, sampling, chains, rng, burn_in, run_ti
         phi = sgd(problem, phi, eta, burn_epochs * m, batch_size=b, rng=gen,
                   record_every=burn_epochs * m, sampling=sampling).final
     total = max(1, int(math.ceil(float(run_time) / eta)))
-    epochs = max(1, int(round(int(records) / m)))       # each position recorded `epochs` times
+    epochs = max(1, int(round(int(records) / m)))  # each position recorded `epochs` times
     stride = _coprime_stride(m, max(1, int(round(total / (m * epochs)))))
     run = sgd(problem, phi, eta, stride * m * epochs, batch_size=b, rng=gen,
               record_every=stride, sampling=sampling)
     phi = run.phi[1:]
-    # one (records x chains, dim) product instead of a stack of them: several times faster
     loss = problem.loss(phi.reshape(-1, phi.shape[-1])).reshape(phi.shape[:-1])
     return chain_mean(loss - problem.loss(star))
 
 
 def reshuffle_excess_loss(hessian, noise_cov, n, lr, batch_size=1) -> float:
-    r"""Exact mean excess loss of SGD with random reshuffling on a quadratic, averaged over an epoch.
+    r"""Exact epoch-averaged excess loss of SGD with random reshuffling on a quadratic.
 
-    For :math:`\mathcal L_i = \tfrac12(\Phi - a_i)^\top H(\Phi - a_i)` the minibatch gradient
-    is :math:`H e - \bar\xi_j` with :math:`e = \Phi - \Phi^*` and :math:`\bar\xi_j` the mean
-    of :math:`\xi_i = H(a_i - \bar a)` over the :math:`j`-th batch of the epoch's permutation.
-    The :math:`\xi_i` sum to zero, so batches of one epoch are negatively correlated:
-    :math:`E\,\bar\xi_j\bar\xi_l^\top = -\Sigma/(n-1) + \delta_{jl}\,n\Sigma/(B(n-1))`.
-    With :math:`A = I - \eta H`, the state :math:`j` steps into an epoch is
-    :math:`e_j = A^j e_0 + \eta\sum_{l<j}A^{j-1-l}\bar\xi_l`, whose noise part has covariance
+    For :math:`\mathcal L_i = \tfrac12(\Phi - a_i)^\top H(\Phi - a_i)` the batch noises
+    :math:`\bar\xi_j` of one epoch are negatively correlated,
+    :math:`E\,\bar\xi_j\bar\xi_l^\top = -\Sigma/(n-1) + \delta_{jl}\,n\Sigma/(B(n-1))`. With
+    :math:`A = I - \eta H` the state :math:`j` steps into an epoch has noise covariance
 
     .. math::
         \eta^2 Q_j, \qquad Q_j = \frac{n}{B(n-1)}\sum_{l<j}A^l\Sigma A^l
         - \frac{1}{n-1}\,S_j\,\Sigma\,S_j, \quad S_j = \sum_{l<j} A^l ,
 
-    independent of :math:`e_0` (a fresh permutation). The epoch-start covariance solves
-    :math:`V = A^m V A^m + \eta^2 Q_m` (:math:`m = \lfloor n/B\rfloor` steps per epoch), and
-    the result is :math:`\frac1m\sum_{j<m}\tfrac12\operatorname{tr}\bigl(H(A^jVA^j + \eta^2Q_j)\bigr)`.
-    For :math:`\eta m \lambda_{\max} \ll 1` it is :math:`\approx \eta^2 m\,\operatorname{tr}(H\Sigma)/(12B)`:
-    second order in :math:`\eta`, where sampling with replacement gives
-    :math:`\eta\operatorname{tr}\Sigma/(4B)`.
-
-    Parameters
-    ----------
-    hessian, noise_cov : array_like (dim, dim) or scalars
-        :math:`H` and :math:`\Sigma = \frac1n\sum_i \xi_i\xi_i^\top`.
-    n : int
-        Number of examples.
-    lr : float, stable (:math:`|1 - \eta\lambda| < 1`)
-    batch_size : int
-
-    Returns
-    -------
-    float
+    the epoch-start covariance solves :math:`V = A^m V A^m + \eta^2 Q_m`, and the result is
+    :math:`\frac1m\sum_{j<m}\tfrac12\operatorname{tr}\bigl(H(A^jVA^j + \eta^2Q_j)\bigr)`,
+    :math:`\approx \eta^2 m\operatorname{tr}(H\Sigma)/(12B)` for
+    :math:`\eta m\lambda_{\max} \ll 1`. ``noise_cov`` is
+    :math:`\Sigma = \frac1n\sum_i \xi_i\xi_i^\top`, :math:`\xi_i = H(a_i - \bar a)`.
     """
     h = np.atleast_2d(np.asarray(hessian, dtype=float))
     s = np.atleast_2d(np.asarray(noise_cov, dtype=float))
@@ -420,41 +251,27 @@ def reshuffle_excess_loss(hessian, noise_cov, n, lr, batch_size=1) -> float:
     a = 1.0 - eta * lam
     if np.any(np.abs(a) >= 1):
         raise ValueError(f"lr = {eta:g} is not stable for this Hessian")
-    st = u.T @ s @ u                                  # Sigma in the eigenbasis of H
+    st = u.T @ s @ u  # Sigma in the eigenbasis of H
     j = np.arange(m + 1)[:, None]
-    apow = a[None, :] ** j                            # (m+1, dim): a^j
+    apow = a[None, :] ** j  # (m+1, dim): a^j
     pair = np.outer(a, a)
     # sum_{l<j} (a_p a_q)^l and sum_{l<j} a_p^l, for j = 0..m
     with np.errstate(divide="ignore", invalid="ignore"):
         geo2 = np.where(np.abs(1 - pair) > 1e-14,
                         (1 - pair[None] ** j[:, :, None]) / (1 - pair[None]), j[:, :, None])
     s1 = np.cumsum(np.r_[np.zeros((1, a.size)), apow[:-1]], axis=0)
-    q = (n / (b * (n - 1))) * geo2 * st[None] - (1.0 / (n - 1)) * s1[:, :, None] * st[None] * s1[:, None, :]
-    qm = q[m]
+    q = ((n / (b * (n - 1))) * geo2 * st[None]
+         - (1.0 / (n - 1)) * s1[:, :, None] * st[None] * s1[:, None, :])
     am = a ** m
-    v = eta**2 * qm / (1.0 - np.outer(am, am))        # V = A^m V A^m + eta^2 Q_m, diagonal basis
+    v = eta**2 * q[m] / (1.0 - np.outer(am, am))  # V = A^m V A^m + eta^2 Q_m, diagonal basis
     diag = (apow[:m] ** 2) * np.diag(v)[None, :] + eta**2 * np.diagonal(q[:m], axis1=1, axis2=2)
     return float(0.5 * np.mean(diag @ lam))
 
 
-def reshuffle_problem(seed: int = 31230) -> Quadratic:
-    r"""The 1-D quadratic of the reshuffling section: :math:`n = 50`, :math:`h = 2`, skewed centres.
-
-    The TZ chapter's headline problem (exponential example minimizers, seed 31230), so that
-    its TZ slope :math:`\tfrac14 E_i g_i^2 \approx 0.894` is the reference of both chapters.
-    """
-    a = np.random.default_rng(seed).exponential(1.0, size=50)
-    return Quadratic(a, 2.0)
-
-
-# ----------------------------------------------------------------------------- display
 @dataclass
 class ResultsTable:
-    """A small results table: HTML on the website, short text lines (<= 100 characters) elsewhere.
-
-    Cells are strings (format numbers with :func:`sgdsim.claims.format_value` first). A cell
-    may hold a link written ``[text](#anchor)``; the HTML shows it as a link, the text as ``text``.
-    """
+    """A results table of string cells: HTML on the website, text lines (<= 100 characters)
+    elsewhere. A cell ``[text](#anchor)`` is a link in HTML and ``text`` in the text."""
 
     header: tuple
     rows: list
@@ -462,9 +279,6 @@ class ResultsTable:
 
     @staticmethod
     def _link(cell: str, as_html: bool) -> str:
-        import html
-        import re
-
         m = re.fullmatch(r"\[(.+)\]\((#[\w-]+)\)", cell)
         if m is None:
             return html.escape(cell) if as_html else cell
@@ -472,8 +286,6 @@ class ResultsTable:
                 else m.group(1))
 
     def _repr_html_(self) -> str:
-        import html
-
         head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in self.header)
         body = "".join("<tr>" + "".join(f"<td>{self._link(str(c), True)}</td>" for c in r)
                        + "</tr>" for r in self.rows)
@@ -490,12 +302,8 @@ class ResultsTable:
 
 
 def pooled_ratio(measured, predicted) -> Estimate:
-    r"""Inverse-variance weighted mean of the ratios :math:`m_k/p_k` of independent estimates.
-
-    One number that tests a whole table of measurements against their predictions: a common
-    relative bias shows up with the pooled standard error. (Each point must still agree on its
-    own; see the worst point.)
-    """
+    r"""Inverse-variance weighted mean of the ratios :math:`m_k/p_k` of independent estimates
+    (a common relative bias shows with the pooled error; check the :func:`worst_point` too)."""
     r = np.array([m.value / p for m, p in zip(measured, predicted)])
     se = np.array([m.stderr / abs(p) for m, p in zip(measured, predicted)])
     w = 1.0 / se**2
@@ -504,30 +312,20 @@ def pooled_ratio(measured, predicted) -> Estimate:
 
 def worst_point(measured, predicted) -> int:
     """Index of the measurement farthest from its prediction, in standard errors."""
-    z = [abs(m.value - p) / m.stderr for m, p in zip(measured, predicted)]
-    return int(np.argmax(z))
+    return int(np.argmax([abs(m.value - p) / m.stderr for m, p in zip(measured, predicted)]))
 
 
 def loglog_fit_slope(x, estimates):
-    """Weighted least-squares slope of ``log value`` against ``log x`` (delta-method errors).
-
-    Returns the :class:`sgdsim.estimators.Fit`; its ``estimate(1)`` is the slope.
-    """
-    from ..estimators import weighted_fit
-
+    """Weighted least-squares fit of ``log value`` against ``log x`` (delta-method errors);
+    its ``estimate(1)`` is the slope."""
     v = np.array([e.value for e in estimates])
     s = np.array([e.stderr for e in estimates])
     return weighted_fit(np.log(np.asarray(x, dtype=float)), np.log(v), s / v)
 
 
 def exact_loglog_slope(x, values, like) -> float:
-    """The slope that :func:`loglog_fit_slope` would fit to exact ``values``, with the weights of ``like``.
-
-    The prediction for a fitted slope over a finite range of ``x``: the exact law is not a
-    straight line on log axes, so it is fitted with the same weights as the measurements.
-    """
-    from ..estimators import weighted_fit
-
+    """The slope :func:`loglog_fit_slope` fits to exact ``values`` with the weights of the
+    estimates ``like``: the prediction for a fitted slope over a finite range."""
     rel = np.array([e.stderr / e.value for e in like])
     return float(weighted_fit(np.log(np.asarray(x, dtype=float)), np.log(np.asarray(values)),
                               rel).coef[1])
