@@ -301,10 +301,14 @@ def slider_state(driver, slider) -> dict:
         const track = s.querySelector('.noUi-target') || s.querySelector('.slider');
         const r = track.getBoundingClientRect(), hr = h.getBoundingClientRect();
         const ro = s.querySelector('.widget-readout');
+        // noUiSlider's own numbers (its aria-value* attributes are rounded to 2 decimals);
+        // a log slider's value is the exponent, a selection slider's the option's index.
+        const api = track.noUiSlider;
+        const value = api.get(true);
         return {label: (s.querySelector('.widget-label') || {}).textContent || '',
-                min: parseFloat(h.getAttribute('aria-valuemin')),
-                max: parseFloat(h.getAttribute('aria-valuemax')),
-                now: parseFloat(h.getAttribute('aria-valuenow')),
+                min: api.options.range.min[0] ?? api.options.range.min,
+                max: api.options.range.max[0] ?? api.options.range.max,
+                now: parseFloat(Array.isArray(value) ? value[0] : value),
                 readout: ro ? ro.textContent.trim() : null,
                 track: [r.left, r.width], handle: [hr.left + hr.width / 2, hr.width],
                 slider_width: s.getBoundingClientRect().width};
