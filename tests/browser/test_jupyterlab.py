@@ -5,7 +5,8 @@ and ``chromium-driver``, and fails without them). A JupyterLab server is started
 environment on 127.0.0.1 (free port, random token, no browser), serving a temporary copy of
 ``chapters/`` (JupyterLab autosaves: the repository's notebooks are never touched); its kernels
 import ``sgdsim`` from this checkout's ``lib/`` and run without ``SGDSIM_STATIC_BUILD``, so the
-explorers are live ipywidgets. For every chapter, headless Chromium (every host but 127.0.0.1
+explorers are live ipywidgets; the copies are trusted, as Binder's ``postBuild`` trusts the
+chapters (their stored players render on open). For every chapter, headless Chromium (every host but 127.0.0.1
 unresolvable) opens the notebook and clicks Run > Run All Cells; then:
 
 * every code cell ran in the fresh kernel (one ``execute_reply``, status ``ok``, per non-empty
@@ -16,11 +17,12 @@ unresolvable) opens the notebook and clicks Run > Run All Cells; then:
 * every slider of every explorer is dragged with the mouse (press on the handle, move, release)
   to an intermediate position; its handle and readout must then show a new value strictly
   between the slider's minimum and maximum, and the explorer's picture must change (the kernel
-  redrew it);
+  redrew it); an explorer's dropdown, if any, is set to another option, and the picture changes;
 * the browser console has no error (SEVERE) entry.
 
 A screenshot of each chapter (its last explorer after the drags) is saved as
-``_build/screenshots/lab_<chapter>.png``, and the server's log in ``_build/jupyterlab/``.
+``_build/screenshots/lab_<chapter>.png``; the server's log and what was checked (per chapter:
+times, cells, explorers, controls, each slider's move) go to ``_build/jupyterlab/``.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
 LOGS = ROOT / "_build" / "jupyterlab"
+RESULTS: dict[str, dict] = {}  # written to _build/jupyterlab/results.json
 EXPLORER_TEXT = "Interactive explorer: run the notebook in Jupyter"  # the widgets' text form
 
 pytestmark = pytest.mark.lab
@@ -116,6 +119,11 @@ def lab(tmp_path_factory):
         [str(ROOT / "lib")] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env.pop("MPLBACKEND", None)  # the kernel's inline backend, as in any Jupyter
 
+    # As Binder's postBuild does: the chapters are trusted, so their stored outputs (the
+    # explorers' precomputed players, with JavaScript) render when a notebook opens.
+    subprocess.run([sys.executable, "-m", "jupyter", "trust",
+                    *sorted(str(p) for p in (root / "chapters").glob("*.ipynb"))],
+                   env=env, check=True, capture_output=True)
     port, token = _free_port(), secrets.token_hex(24)
     LOGS.mkdir(parents=True, exist_ok=True)
     log = LOGS / "server.log"
@@ -149,6 +157,7 @@ def lab(tmp_path_factory):
         yield server
     finally:
         _stop(server)
+        (LOGS / "results.json").write_text(json.dumps(RESULTS, indent=1, ensure_ascii=False))
 
 
 def _stop(server: LabServer) -> None:
@@ -340,8 +349,6 @@ def severe_console(driver) -> list[str]:
 
 # ------------------------------------------------------------------------- the test
 
-RESULTS: dict[str, dict] = {}
-
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_runs_and_explorers_respond(lab, driver, shots, chapter):
@@ -429,6 +436,23 @@ def test_chapter_runs_and_explorers_respond(lab, driver, shots, chapter):
             moved.append(f"{before['label'].strip()} {before['readout']}->{after['readout']} "
                          f"(track {after['track'][1]:.0f} px)")
             sliders_moved += 1
+        # A dropdown, if the explorer has one: choose another option; the picture changes.
+        for select in box.find_elements(By.CSS_SELECTOR, ".widget-dropdown select"):
+            from selenium.webdriver.support.select import Select
+
+            menu = Select(select)
+            old = menu.first_selected_option.text
+            new = next(o.text for o in menu.options if o.text != old)
+            pictures = explorer_report(driver, box)["images"]
+            menu.select_by_visible_text(new)
+            try:
+                wait_for(lambda: (x := explorer_report(driver, box)) and x["images"]
+                         and x["imagesLoaded"] and x["images"] != pictures,
+                         REDRAW_TIMEOUT, "the picture to change")
+            except AssertionError:
+                raise AssertionError(f"{where}: dropdown {old!r} -> {new!r} did not change the "
+                                     f"picture within {REDRAW_TIMEOUT:.0f} s") from None
+            moved.append(f"dropdown {old}->{new}")
         explorers.append({"cell": index, "controls": len(rep["controls"]),
                           "sliders": len(sliders), "dropdowns": rep["dropdowns"],
                           "moved": moved})
