@@ -310,7 +310,7 @@ def slider_state(driver, slider) -> dict:
         const track = s.querySelector('.noUi-target') || s.querySelector('.slider');
         const r = track.getBoundingClientRect(), hr = h.getBoundingClientRect();
         const ro = s.querySelector('.widget-readout');
-        // noUiSlider's own numbers (its aria-value* attributes are rounded to 2 decimals);
+        // noUiSlider's own numbers (its aria-value* attributes are rounded: 0.01 shows as 0);
         // a log slider's value is the exponent, a selection slider's the option's index.
         const api = track.noUiSlider;
         const value = api.get(true);
