@@ -14,7 +14,7 @@ DISPATCH_V2   := OPENBLAS_CORETYPE=Prescott NPY_DISABLE_CPU_FEATURES="X86_V3 X86
 # the site turns into a launch link); `make bench` times what a reader runs, without players.
 STATIC := SGDSIM_STATIC_BUILD=1
 
-.PHONY: venv site-assets book test test-dispatch test-browser check-binder outputs lab clean bench
+.PHONY: venv site-assets book test test-dispatch test-browser test-lab check-binder outputs lab clean bench
 
 # Front-end files the website serves itself (no CDN): MathJax 3 from the npm registry, pinned
 # in tools/site-assets/package-lock.json, installed into the gitignored node_modules there.
@@ -55,6 +55,13 @@ test-dispatch: venv
 test-browser: venv
 	@test -f _build/html/index.html || { echo "no site in _build/html: run make book first" >&2; exit 1; }
 	$(VENV)/bin/pytest -m browser tests/browser
+
+## Every chapter in JupyterLab, as a student on Binder runs it: a JupyterLab server from the venv
+## on 127.0.0.1 (serving a temporary copy of chapters/), headless Chromium clicks Run All Cells;
+## no cell may fail, every explorer's widgets must render, and a mouse drag on every slider must
+## move it to an intermediate value and redraw the picture (needs chromium + chromium-driver).
+test-lab: venv
+	$(VENV)/bin/pytest -m lab tests/browser
 
 ## Binder: print the Dockerfile that repo2docker would build (no Docker needed) into
 ## _build/binder/ and check that it installs requirements.txt and sgdsim. repo2docker runs from
