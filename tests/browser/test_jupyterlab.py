@@ -102,6 +102,13 @@ def lab(tmp_path_factory):
     root = tmp / "root"
     shutil.copytree(ROOT / "chapters", root / "chapters",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_build"))
+    # A downloaded copy that nobody trusted. Trust goes by a hash of the content, so these
+    # copies differ from the trusted ones in one metadata key.
+    (root / "untrusted").mkdir()
+    for src in (ROOT / "chapters").glob("*.ipynb"):
+        nb = nbformat.read(src, as_version=4)
+        nb.metadata["sgdsim_test_copy"] = "untrusted"
+        nbformat.write(nb, root / "untrusted" / src.name)
     # Jupyter's own state in the temporary directory, not the user's: no saved workspace,
     # settings or config of this machine can change what the test sees.
     dirs = {k: tmp / k.lower() for k in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR",
@@ -350,6 +357,45 @@ def severe_console(driver) -> list[str]:
 # ------------------------------------------------------------------------- the test
 
 
+def stored_player(driver, index: int):
+    """Visible pictures and the text of the stored output of explorer cell ``index``."""
+    return driver.execute_script(_PANEL + """
+        const cell = panel && panel.content.widgets[arguments[0]];
+        if (!cell) return null;
+        panel.content.activeCellIndex = arguments[0];
+        cell.node.scrollIntoView({block: 'start'});
+        const out = cell.node.querySelector('.jp-OutputArea');
+        const player = out && out.querySelector('.sgdsim-player');
+        if (!player) return null;
+        const shown = Array.from(player.querySelectorAll('img')).filter(
+            i => i.getClientRects().length > 0);
+        return {shown: shown.length, loaded: shown.every(i => i.complete && i.naturalWidth > 0),
+                alt: shown.map(i => i.alt), text: out.textContent.slice(0, 200)};
+    """, index)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_explorer_cells_show_one_picture_before_running(lab, driver, chapter):
+    """Opened *untrusted* (a downloaded copy: JupyterLab sanitizes its HTML and runs no
+    script), before anything runs, each explorer cell shows its stored player's default
+    picture -- one picture, not the 13-15 frames stacked, and not a text repr."""
+    driver.get(f"{lab.base}/lab/tree/untrusted/{chapter}.ipynb?reset&token={lab.token}")
+    wait_for(lambda: (s := kernel_state(driver)) and s["ready"]
+             and s["path"] == f"untrusted/{chapter}.ipynb" and s,
+             KERNEL_TIMEOUT, f"untrusted/{chapter}.ipynb to open")
+    for index in explorer_cells(chapter):
+        rep = wait_for(lambda: (x := stored_player(driver, index)) and x["loaded"] and x,
+                       30, f"the stored player of explorer cell {index}")
+        assert rep["shown"] == 1, (
+            f"{chapter}, explorer cell {index}: {rep['shown']} pictures show before the "
+            f"notebook runs (untrusted): {rep['alt'][:3]}")
+        assert "Explorer (precomputed" not in rep["text"], rep["text"]
+    driver.execute_async_script(_PANEL + """
+        const done = arguments[arguments.length - 1];
+        panel.sessionContext.shutdown().then(() => done(true), e => done(String(e)));
+    """)
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_runs_and_explorers_respond(lab, driver, shots, chapter):
     from selenium.webdriver.common.by import By
@@ -409,7 +455,7 @@ def test_chapter_runs_and_explorers_respond(lab, driver, shots, chapter):
         for slider in sliders:
             before = slider_state(driver, slider)
             what = f"{where}, slider {before['label']!r}"
-            assert before["track"][1] >= 100, (
+            assert before["track"][1] >= 150, (
                 f"{what}: track only {before['track'][1]:.0f} px wide "
                 f"(slider {before['slider_width']:.0f} px)")
             pictures = explorer_report(driver, box)["images"]
