@@ -70,3 +70,20 @@ def test_ellipse_is_k_sigma_contour():
     pts = w2.ellipse(cov, np.array([1.0, -1.0]), k=2.0, n=50)
     d = pts - [1.0, -1.0]
     np.testing.assert_allclose(np.einsum("ni,ij,nj->n", d, np.linalg.inv(cov), d), 4.0)
+
+
+def test_drops_figure_resumes_a_run_with_the_numbers_of_train_with_drops(pair):
+    from matplotlib.figure import Figure
+
+    from sgdsim.book.sgd_convergence import train_with_drops
+
+    train, val = pair
+    live = w2.DropsFigure(Figure(), train=train, validation=val, phi0=np.zeros(3), epochs=6,
+                          batch_size=4, chains=2)
+    for lr, factor, ms in [(0.5, 10, [2, 4]), (0.5, 3, [2, 4]), (0.5, 3, [2, 5]), (1.0, 3, [1])]:
+        run = live.run(lr, factor, ms, 0)
+        ref = train_with_drops(train, val, np.zeros(3), lr, factor, ms, 6, batch_size=4,
+                               chains=2, rng=np.random.default_rng(0))
+        for name in ("epoch", "train_loss", "val_loss", "lr"):
+            np.testing.assert_array_equal(getattr(run, name), getattr(ref, name))
+        assert run.milestones == ref.milestones

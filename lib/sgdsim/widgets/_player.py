@@ -1,15 +1,11 @@
 r"""Kernel-free players: an explorer's precomputed frames behind native HTML controls.
 
-A static page has no kernel, so an ipywidgets explorer cannot compute there. A
-:class:`Player` precomputes the explorer's pictures -- each control moved over its positions
-while the others stay at their defaults ("one control at a time") -- and shows them behind
-``<input type="range">`` and ``<select>`` controls that swap the visible frame: no kernel, no
-script from another host, keyboard-accessible (arrow keys on a focused control), each control
-labelled with its current value. Frames are PNG images with an adaptive palette (small: a
-page with its players stays within a few MB), each with alt text.
-
-Where the notebook's JavaScript does not run (an untrusted notebook in JupyterLab), the
-player still shows its default frame.
+A static page has no kernel, so a :class:`Player` precomputes an explorer's pictures, each
+control moved over its positions while the others stay at their defaults, and shows them
+behind ``<input type="range">`` and ``<select>`` controls that swap the visible frame: no
+kernel, no script from another host, keyboard-accessible, each control labelled with its
+value. Frames are palette PNGs (small pages), each with alt text; where the notebook's
+JavaScript does not run, the default frame still shows.
 """
 
 from __future__ import annotations
@@ -47,18 +43,9 @@ def _label(value) -> str:
 class Player:
     """Precomputed frames of an explorer and its controls (displays as HTML).
 
-    Attributes
-    ----------
-    title : str
-        What the explorer shows (also the frames' alt text).
-    controls : dict of str -> list
-        Each control's positions, in order.
-    labels : dict of str -> str
-        Each control's label (default: its name).
-    defaults : dict of str -> int
-        Each control's default position (an index into its positions).
-    frames : dict of (str, int) -> bytes
-        The PNG of control ``c`` at position ``i`` (the others at their defaults).
+    ``controls`` maps each control to its positions, ``labels`` to its display name,
+    ``defaults`` to its default position (an index); ``frames[(c, i)]`` is the PNG with
+    control ``c`` at position ``i`` and the others at their defaults.
     """
 
     title: str
@@ -132,9 +119,7 @@ class Player:
                 f'<div class="sgdsim-player-frames">{"".join(images)}</div>{script}</div>')
 
     def __repr__(self) -> str:
-        n = len({self._frame_id(c, i) for c in self.controls
-                 for i in range(len(self.controls[c]))})
-        text = f"Explorer (precomputed, {n} frames): {self.title}"
+        text = f"Explorer (precomputed, {self.frame_count()} frames): {self.title}"
         return text if len(text) <= 100 else text[:99] + "…"
 
     def frame_count(self) -> int:
@@ -146,23 +131,11 @@ def player(draw, defaults: dict, controls: dict, *, title: str, labels: dict | N
            uid: str = "player", dpi: float = PLAYER_DPI, colors: int = 128) -> Player:
     """Precompute an explorer's frames, one control at a time.
 
-    Parameters
-    ----------
-    draw : callable
-        ``draw(**values)``: as registered in ``EXPLORERS`` (returns PNG bytes, a figure,
-        or leaves figures open; see :func:`sgdsim.widgets.rendered_update`).
-    defaults : dict
-        Every keyword ``draw`` takes (the default picture); those in ``controls`` must be
-        one of that control's positions.
-    controls : dict of str -> list
-        The positions of each control (numbers become a range input, anything else a
-        select).
-    title : str
-        What the explorer shows (alt text of the frames).
-    labels : dict, optional
-        Display names of the controls (default: their keywords).
-    uid : str
-        The player's HTML id (unique on its page).
+    ``draw(**values)`` is as registered in ``EXPLORERS`` (PNG bytes, or figures rendered at
+    ``dpi``); ``defaults`` holds every keyword it takes, a control's default being one of
+    its ``controls`` positions (numbers become a range input, anything else a select).
+    ``title`` is the frames' alt text, ``labels`` the controls' display names (default:
+    their keywords), ``uid`` the player's HTML id (unique on its page).
     """
     from . import rendered_update
 
