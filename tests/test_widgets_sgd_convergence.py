@@ -36,18 +36,18 @@ def pair():
             sgdsim.LogisticRegression(x[40:], y[40:]))
 
 
-def test_draw_drops_plots_thin_training_and_thick_validation(pair):
+def test_drops_figure_plots_thin_training_and_thick_validation(pair):
     train, val = pair
-    fig = w2.draw_drops(train, val, np.zeros(3), 0.5, 10, 2, 4, epochs=6, batch_size=4,
-                        chains=2, rng=0)
+    fig = w2.DropsFigure(train=train, validation=val, phi0=np.zeros(3), epochs=6, batch_size=4,
+                         chains=2).update(lr=0.5, factor=10, first=2, second=4, rng=0).fig
     ax = fig.axes[0]
     thin, thick = ax.get_lines()[:2]
     assert thin.get_linewidth() < thick.get_linewidth()
     assert "training" in thin.get_label() and "validation" in thick.get_label()
     plt.close(fig)
     # equal milestones: one drop
-    fig = w2.draw_drops(train, val, np.zeros(3), 0.5, 10, 3, 3, epochs=6, batch_size=4,
-                        chains=2, rng=0)
+    fig = w2.DropsFigure(train=train, validation=val, epochs=6, batch_size=4,
+                         chains=2).update(lr=0.5, factor=10, first=3, second=3, rng=0).fig
     assert "epochs 3;" in fig.axes[0].get_title()
     plt.close(fig)
 

@@ -31,7 +31,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 __all__ = ["explorer", "ExplorerSpec", "iter_explorers", "render_png", "rendered_update",
-           "EXPLORER_DPI", "LiveFigure", "live", "static_build", "static_view",
+           "EXPLORER_DPI", "LiveFigure", "live", "lazily", "static_build", "static_view",
            "StaticExplorer", "Player", "player"]
 
 #: Resolution of an explorer's picture: figures are sized at 100 dpi (CSS pixels) and
@@ -197,19 +197,27 @@ class LiveFigure:
         return encode_png(canvas.buffer_rgba())
 
 
+def lazily(make_draw):
+    """``draw(**values)`` that calls ``make_draw()`` on first use (its setup may be costly)."""
+    made = []
+
+    def draw(**values):
+        if not made:
+            made.append(make_draw())
+        return made[0](**values)
+
+    return draw
+
+
 def live(cls, dpi: float = EXPLORER_DPI, **setup):
     """``draw(**values)`` -> PNG bytes: one ``cls(**setup)`` outside pyplot, updated in place."""
     from matplotlib.figure import Figure
 
-    figure = None
+    def make():
+        figure = cls(Figure(figsize=cls.figsize, layout="none"), **setup)
+        return lambda **values: figure.update(**values).png(dpi)
 
-    def draw(**values):
-        nonlocal figure
-        if figure is None:
-            figure = cls(Figure(figsize=cls.figsize, layout="none"), **setup)
-        return figure.update(**values).png(dpi)
-
-    return draw
+    return lazily(make)
 
 
 #: Set by ``make book`` and ``make outputs`` (to ``1``) and by ``make bench`` (to ``note``):

@@ -1,48 +1,46 @@
 r"""Chapter 1 (gradient flow): gradient descent drawn on top of the flow it discretizes.
 
-A :class:`Scene` holds what does not depend on the step size (contour grid, flow path,
-curvatures); :class:`SceneFigure` draws it in two stacked panels, 6.4 in wide (readable on
-a phone): the loss contours with the flow and the iterates, and the excess loss
-:math:`\mathcal L - \mathcal L^*` against time, the iterates at :math:`t_k = k\eta`.
-The chapter's static figures (:func:`draw_scene`) and its explorer share it.
+A :class:`Scene` holds what does not depend on the step size; :class:`SceneFigure` draws it
+in two stacked panels, 6.4 in wide (readable on a phone): the loss contours with the flow and
+the iterates, and the excess loss :math:`\mathcal L - \mathcal L^*` against time, the iterates
+at :math:`t_k = k\eta`. The chapter's static figures (:func:`draw_scene`) and its explorer
+share it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from .._validation import as_finite_array, as_positive_int
 from ..dynamics import DivergenceError, gradient_descent, gradient_flow
 from ..plotting import PALETTE, unicode_log_ticks
-from . import EXPLORER_DPI, LiveFigure, explorer, live
+from ..book import gradient_flow as chapter
+from . import EXPLORER_DPI, LiveFigure, explorer, lazily, live
 
 __all__ = ["Scene", "SceneFigure", "make_scene", "gd_path", "draw_scene",
            "gradient_flow_explorer", "FIGSIZE"]
 
 #: Most gradient-descent steps one redraw simulates (keeps an update fast).
 MAX_STEPS = 600
-
 #: Size (inches) of a scene's figure: 640 CSS px wide, its 10-13 pt text readable on a phone.
 FIGSIZE = (6.4, 9.3)
-
-# Fixed margins (inches; a layout solver would cost more than a redraw): title and legend on
+# Fixed margins (inches: a layout solver would cost more than a redraw): title and legend on
 # top, then the contour panel and the loss panel.
 _TOP_IN, _BOTTOM_IN, _LEFT_IN, _RIGHT_IN, _GAP_IN = 1.42, 0.62, 0.95, 0.2, 0.75
-_HEIGHT_RATIOS = (1.55, 1.0)
+_GD_STYLE = dict(color=PALETTE["vermillion"], lw=0.8, ls="--", marker="o", ms=4)
 
 
-@dataclass(frozen=True)
-class Scene:
-    """A 2-D problem prepared for drawing, from :math:`\\Phi_0` up to time :math:`T` = ``t_end``.
+class Scene(NamedTuple):
+    r"""A 2-D problem prepared for drawing, from :math:`\Phi_0` up to time :math:`T` = ``t_end``.
 
-    ``grid`` is ``(xx, yy, zz)``, the excess loss :math:`\\mathcal L - \\mathcal L^*` on the
+    ``grid`` is ``(xx, yy, zz)``, the excess loss :math:`\mathcal L - \mathcal L^*` on the
     window's mesh, with geometric contour ``levels``; ``flow_phi`` (records, 2) is the flow
     at ``flow_time``. ``lam_max`` is the largest Hessian eigenvalue along the flow path
-    (:math:`\\eta\\lambda_{\\max} \\ll 1` makes gradient descent *accurate* all along it);
+    (:math:`\eta\lambda_{\max} \ll 1` makes gradient descent *accurate* all along it);
     ``lam_star`` the largest at the minimizer (gradient descent is *stable* near
-    :math:`\\Phi^*` iff :math:`\\eta\\lambda^* < 2`); for a quadratic they are equal.
+    :math:`\Phi^*` iff :math:`\eta\lambda^* < 2`); for a quadratic they are equal.
     """
 
     name: str
@@ -83,23 +81,17 @@ def make_scene(problem, phi0, t_end, xlim, ylim, *, name="", n_grid=121, n_level
     if not t_end > 0:
         raise ValueError(f"t_end must be > 0, got {t_end:g}")
     xlim, ylim = _interval(xlim, "xlim"), _interval(ylim, "ylim")
-    n_grid = as_positive_int(n_grid, "n_grid", minimum=10)
-    n_levels = as_positive_int(n_levels, "n_levels", minimum=2)
-    n_flow = as_positive_int(n_flow, "n_flow", minimum=2)
-
-    star = problem.minimizer()
-    loss_star = float(problem.loss(star))
+    n_grid, n_levels, n_flow = (as_positive_int(n, label, minimum=m) for n, label, m in (
+        (n_grid, "n_grid", 10), (n_levels, "n_levels", 2), (n_flow, "n_flow", 2)))
+    loss_star = float(problem.loss(problem.minimizer()))
     xx, yy = np.meshgrid(np.linspace(*xlim, n_grid), np.linspace(*ylim, n_grid))
     zz = problem.loss(np.stack([xx, yy], axis=-1)) - loss_star
-    top = float(zz.max())
-    levels = np.geomspace(top * 1e-3, top * 0.9, n_levels)
-
     times = np.linspace(0.0, t_end, n_flow)
     flow = gradient_flow(problem, phi0, times).phi[:, 0]
-    lam = float(np.linalg.eigvalsh(problem.hessian(flow))[:, -1].max())
-    return Scene(name=str(name), problem=problem, phi0=phi0, t_end=t_end, xlim=xlim, ylim=ylim,
-                 grid=(xx, yy, zz), levels=levels, flow_time=times, flow_phi=flow,
-                 loss_star=loss_star, lam_max=lam, lam_star=2.0 / problem.max_stable_lr())
+    return Scene(str(name), problem, phi0, t_end, xlim, ylim, (xx, yy, zz),
+                 np.geomspace(zz.max() * 1e-3, zz.max() * 0.9, n_levels), times, flow, loss_star,
+                 float(np.linalg.eigvalsh(problem.hessian(flow))[:, -1].max()),
+                 2.0 / problem.max_stable_lr())
 
 
 def gd_path(scene: Scene, lr: float, *, max_steps: int = MAX_STEPS):
@@ -111,8 +103,7 @@ def gd_path(scene: Scene, lr: float, *, max_steps: int = MAX_STEPS):
     lr = float(as_finite_array(lr, "lr", ndim=0))
     if not lr > 0:
         raise ValueError(f"lr must be > 0, got {lr:g}")
-    max_steps = as_positive_int(max_steps, "max_steps")
-    steps = int(min(np.ceil(scene.t_end / lr - 1e-9), max_steps))
+    steps = int(min(np.ceil(scene.t_end / lr - 1e-9), as_positive_int(max_steps, "max_steps")))
     while True:
         try:
             traj = gradient_descent(scene.problem, scene.phi0, lr, steps, max_norm=1e150)
@@ -124,10 +115,8 @@ def gd_path(scene: Scene, lr: float, *, max_steps: int = MAX_STEPS):
 
 
 class SceneFigure(LiveFigure):
-    r"""The figure of one :class:`Scene`; :meth:`draw` adds gradient descent at rate ``lr``.
-
-    The one legend, for both panels, sits above them, so that no path hides behind it.
-    """
+    """The figure of one :class:`Scene` (``scene=``); :meth:`draw` adds gradient descent at
+    rate ``lr``. The one legend sits above both panels, so that no path hides behind it."""
 
     figsize = FIGSIZE
 
@@ -135,12 +124,11 @@ class SceneFigure(LiveFigure):
         self.scene, fig = scene, self.fig
         width, height = fig.get_size_inches()
         ax, ax2 = fig.subplots(2, 1, gridspec_kw={
-            "height_ratios": _HEIGHT_RATIOS,
+            "height_ratios": (1.55, 1.0), "left": _LEFT_IN / width,
             "hspace": _GAP_IN / ((height - _TOP_IN - _BOTTOM_IN - _GAP_IN) / 2),
-            "left": _LEFT_IN / width, "right": 1 - _RIGHT_IN / width,
-            "bottom": _BOTTOM_IN / height, "top": 1 - _TOP_IN / height})
-        xx, yy, zz = scene.grid
-        ax.contour(xx, yy, zz, levels=scene.levels, colors="0.65", linewidths=0.8)
+            "right": 1 - _RIGHT_IN / width, "bottom": _BOTTOM_IN / height,
+            "top": 1 - _TOP_IN / height})
+        ax.contour(*scene.grid, levels=scene.levels, colors="0.65", linewidths=0.8)
         ax.plot(*scene.flow_phi.T, color=PALETTE["blue"], lw=2.5, label="gradient flow Φ(t)")
         ax.plot([], [], **_GD_STYLE, label="gradient descent Φₖ, plotted at tₖ = kη")
         ax.plot(*scene.problem.minimizer(), marker="*", ms=13, color=PALETTE["black"],
@@ -154,10 +142,10 @@ class SceneFigure(LiveFigure):
                    frameon=False, columnspacing=1.5, handlelength=2.2)
         flow_ex = scene.problem.loss(scene.flow_phi) - scene.loss_star
         ax2.semilogy(scene.flow_time, flow_ex, color=PALETTE["blue"], lw=2.5)
-        ax2.set_ylim(max(float(flow_ex[flow_ex > 0].min()), 1e-12) / 3, float(flow_ex.max()) * 30)
-        ax2.set_xlim(0, scene.t_end)
+        ax2.set(xlim=(0, scene.t_end), ylim=(max(flow_ex[flow_ex > 0].min(), 1e-12) / 3,
+                                             flow_ex.max() * 30),
+                xlabel="time t (sum of learning rates)", ylabel="excess loss L(Φ) − L(Φ*)")
         unicode_log_ticks(ax2.yaxis)  # plain text, no mathtext to parse
-        ax2.set(xlabel="time t (sum of learning rates)", ylabel="excess loss L(Φ) − L(Φ*)")
         self.title = fig.suptitle("", y=1 - 0.08 / height, va="top", fontsize=11.5,
                                   linespacing=1.3)
         self.axes, self.redrawn = (ax, ax2), [self.title]
@@ -166,7 +154,6 @@ class SceneFigure(LiveFigure):
         s, lr = self.scene, float(lr)
         t, phi = gd_path(s, lr)
         ex = s.problem.loss(phi) - s.loss_star
-        ok = ex > 0  # the loss panel is logarithmic
         local = lr * s.lam_star
         last = f"largest η·λ along the flow = {lr * s.lam_max:.2f}"
         if t[-1] < s.t_end - 1e-9:
@@ -175,14 +162,11 @@ class SceneFigure(LiveFigure):
                             f"the minimizer ({'' if local < 2 else 'un'}stable near Φ*: limit 2)"
                             f"\n{last}")
         return [*self.axes[0].plot(*phi.T, **_GD_STYLE),
-                *self.axes[1].plot(t[ok], ex[ok], **_GD_STYLE)]
-
-
-_GD_STYLE = dict(color=PALETTE["vermillion"], lw=0.8, ls="--", marker="o", ms=4)
+                *self.axes[1].plot(t[ex > 0], ex[ex > 0], **_GD_STYLE)]
 
 
 def draw_scene(scene: Scene, lr: float, *, fig=None):
-    """The static figure of ``scene`` with gradient descent at rate ``lr`` (the explorer's)."""
+    """The static figure of ``scene`` with gradient descent at rate ``lr``."""
     return SceneFigure(fig, scene=scene).update(lr=lr).fig
 
 
@@ -218,26 +202,13 @@ def gradient_flow_explorer(scenes, *, lr_times_lam=0.5, start=None, dpi=EXPLORER
         uid="gradient-flow-explorer", dpi=dpi)
 
 
-def _registered(problem="quadratic", lr_times_lam=0.5):
-    """One update of the chapter's explorer on its two problems (built on first use)."""
-    from ..book import gradient_flow as chapter
-
-    if not _CHAPTER:
-        _CHAPTER.append(_scenes_draw([
-            make_scene(chapter.quadratic_problem(), chapter.QUADRATIC_START, 8.0, (-2.6, 3.2),
-                       (-1.2, 3.8), name="quadratic"),
-            make_scene(chapter.logistic_problem(), chapter.LOGISTIC_START, 300.0, (-4.0, 1.5),
-                       (-3.6, 2.0), name="logistic")], EXPLORER_DPI))
-    return _CHAPTER[0](problem, lr_times_lam)
-
-
-_CHAPTER = []
-
 #: The explorer, registered for ``make bench`` and the unit tests (see ``sgdsim.widgets``).
-EXPLORERS = {
-    "flow_vs_gd": (
-        _registered, {"problem": "quadratic", "lr_times_lam": 0.5},
-        [{"problem": p, "lr_times_lam": float(v)}
-         for p in ("quadratic", "logistic") for v in np.linspace(0.1, 2.3, 10)],
-    ),
-}
+EXPLORERS = {"flow_vs_gd": (
+    lazily(lambda: _scenes_draw([
+        make_scene(chapter.quadratic_problem(), chapter.QUADRATIC_START, 8.0, (-2.6, 3.2),
+                   (-1.2, 3.8), name="quadratic"),
+        make_scene(chapter.logistic_problem(), chapter.LOGISTIC_START, 300.0, (-4.0, 1.5),
+                   (-3.6, 2.0), name="logistic")], EXPLORER_DPI)),
+    {"scene": "quadratic", "lr_times_lam": 0.5},
+    [{"scene": p, "lr_times_lam": float(v)}
+     for p in ("quadratic", "logistic") for v in np.linspace(0.1, 2.3, 10)])}

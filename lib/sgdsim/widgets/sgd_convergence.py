@@ -3,7 +3,7 @@ r"""Chapter 2 (SGD convergence): its explorers and the drawings its static figur
 * :class:`SgdFlowFigure` (:func:`draw_sgd_vs_flow`, :func:`sgd_explorer`): SGD paths against
   the gradient flow, the stationary cloud they settle into, and the excess loss against time
   :math:`t = \sum_k \eta_k`, for a rate :math:`\eta` and a batch size :math:`B`;
-* :class:`DropsFigure` (:func:`draw_drops`, :func:`drops_explorer`): training (thin) and
+* :class:`DropsFigure` (:func:`drops_explorer`): training (thin) and
   validation (thick) loss of SGD whose rate is divided at two milestones (He et al., 2016).
 """
 
@@ -19,10 +19,10 @@ from ..laws import excess_loss, sgd_stationary_cov
 from ..plotting import PALETTE, ellipse, loss_contours, unicode_log_ticks
 from ..problems import Quadratic
 from ..schedules import step_drops
-from . import LiveFigure, explorer, live
+from . import LiveFigure, explorer, lazily, live
 
 __all__ = ["SgdFlowFigure", "draw_sgd_vs_flow", "sgd_explorer", "plot_drop_run", "DropsFigure",
-           "draw_drops", "drops_explorer"]
+           "drops_explorer"]
 
 _PATH_STYLES = (dict(color=PALETTE["blue"], ls="-"), dict(color=PALETTE["vermillion"], ls="--"),
                 dict(color=PALETTE["green"], ls=":"), dict(color=PALETTE["purple"], ls="-."))
@@ -145,10 +145,11 @@ class DropsFigure(LiveFigure):
 
     figsize = (7.5, 5.2)
 
-    def setup(self, train, validation, phi0, *, epochs=30, batch_size=8, chains=4,
+    def setup(self, train, validation, phi0=None, *, epochs=30, batch_size=8, chains=4,
               ylim=(0.1, 0.35)):
         self.problems, self.epochs, self.batch_size = (train, validation), int(epochs), batch_size
-        self.phi0 = np.repeat(np.asarray(phi0, dtype=float)[None], chains, axis=0)
+        phi0 = np.zeros(train.dim) if phi0 is None else np.asarray(phi0, dtype=float)
+        self.phi0 = np.repeat(phi0[None], chains, axis=0)
         self._epochs = []  # the last run, epoch by epoch: (key, rng state, phi, losses)
         ax, bx = self.fig.subplots(2, 1, sharex=True, gridspec_kw=dict(height_ratios=(3, 1)))
         self.fig.subplots_adjust(left=0.12, right=0.97, bottom=0.11, top=0.93, hspace=0.08)
@@ -203,13 +204,6 @@ class DropsFigure(LiveFigure):
         return drawn + bx.step(run.epoch, run.lr, where="post", color=PALETTE["vermillion"])
 
 
-def draw_drops(train, validation, phi0, lr=2.0, factor=10.0, first=10, second=20, *, rng,
-               **setup):
-    """The static figure of :class:`DropsFigure` (``setup``: its keywords)."""
-    return DropsFigure(train=train, validation=validation, phi0=phi0, **setup).update(
-        lr=lr, factor=factor, first=first, second=second, rng=rng).fig
-
-
 def drops_explorer(train, validation, phi0, *, rng=0, epochs=30, **setup):
     """Sliders for :class:`DropsFigure`: initial rate, drop factor and the two milestones."""
     def slider(label, widget, options, positions):
@@ -228,33 +222,19 @@ def drops_explorer(train, validation, phi0, *, rng=0, epochs=30, **setup):
         title="Training and validation loss with learning-rate drops", uid="drops-explorer")
 
 
-def _registered(kind):
-    """One update of the chapter's explorer ``kind`` on its problems (built on first use)."""
-    def draw(**values):
-        if kind not in _CHAPTER:
-            if kind == "flow":
-                _CHAPTER[kind] = live(SgdFlowFigure, problem=convergence.quadratic_problem(),
-                                      phi0=np.array(convergence.QUADRATIC_START), chains=150)
-            else:
-                train, val = convergence.drops_problems()
-                _CHAPTER[kind] = live(DropsFigure, train=train, validation=val,
-                                      phi0=np.zeros(train.dim))
-        return _CHAPTER[kind](**values)
-
-    return draw
-
-
-_CHAPTER = {}
-
 #: The explorers, registered for ``make bench`` and the unit tests (see ``sgdsim.widgets``).
 EXPLORERS = {
     "sgd_vs_flow": (
-        _registered("flow"), {"lr": 0.1, "batch_size": 1, "rng": 0},
+        lazily(lambda: live(SgdFlowFigure, problem=convergence.quadratic_problem(),
+                            phi0=np.array(convergence.QUADRATIC_START), chains=150)),
+        {"lr": 0.1, "batch_size": 1, "rng": 0},
         [{"lr": float(lr), "batch_size": b}
          for lr, b in zip(np.geomspace(0.05, 0.5, 20), [1, 2, 4, 8, 16, 32] * 4)],
     ),
     "drops": (
-        _registered("drops"), {"lr": 2.0, "factor": 10.0, "first": 10, "second": 20, "rng": 0},
+        lazily(lambda: live(DropsFigure, **dict(zip(("train", "validation"),
+                                                      convergence.drops_problems())))),
+        {"lr": 2.0, "factor": 10.0, "first": 10, "second": 20, "rng": 0},
         [{"factor": float(f), "first": int(a), "second": int(b)} for f, a, b in zip(
             np.linspace(2, 20, 20), np.repeat([5, 10], 10), np.tile([15, 20], 10))],
     ),
