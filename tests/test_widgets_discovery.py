@@ -71,7 +71,7 @@ def test_rendered_update_sees_pyplot_and_returned_figures():
     assert widgets.rendered_update(None) == []
     plt.subplots(figsize=(1.0, 1.0))
     loose = Figure(figsize=(2.0, 1.0))
-    images = widgets.rendered_update((loose, "ax"), dpi=50)
+    images = widgets.rendered_update(loose, dpi=50)
     assert sorted(_png_size(p) for p in images) == [(50, 50), (100, 50)]
     assert plt.get_fignums() == []
 

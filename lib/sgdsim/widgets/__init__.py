@@ -1,21 +1,12 @@
-"""The chapters' ipywidgets explorers (one submodule per chapter) and what they share.
+"""The chapters' explorers (one submodule per chapter) and what they share.
 
-An explorer is a function ``draw(**values)`` that simulates and draws one picture, plus
-the ipywidgets controls that feed it (:func:`explorer`). Its figure is a :class:`LiveFigure`:
-what no control changes is rendered once, and an update draws only the rest over it and
-returns the PNG bytes shown. The chapter's static figure is the same drawing of the
-default values, and a build shows a kernel-free :class:`Player` of precomputed frames.
-
-Every chapter submodule with explorers registers them in a module-level dict, so that
-``make bench`` (one update of each: target 100 ms) and the unit tests find them::
-
-    EXPLORERS = {"name": (draw, defaults, sweep)}
-
-``draw(**{**defaults, **values})`` does exactly what one update does and is deterministic
-(the seed is among the values); it returns PNG bytes or draws matplotlib figures.
-``defaults`` holds every keyword that a control sets; ``sweep`` is a list of (ideally 20)
-dicts of control values spread over their ranges, each overriding some defaults.
-:func:`iter_explorers` collects them all as ``"<module>.<name>"``.
+An explorer (:func:`explorer`) is ipywidgets controls over a picture ``draw(**values)``, drawn
+by a :class:`LiveFigure`: what no control changes is rendered once, an update draws only the
+rest over it. The chapter's static figure is the same drawing; a build shows a kernel-free
+:class:`Player`. Chapter modules register their explorers for ``make bench`` (target: 100 ms
+an update) and the tests as ``EXPLORERS = {"name": (draw, defaults, sweep)}``:
+``draw(**{**defaults, **values})`` does one update, deterministically (the seed is a value),
+and returns PNG bytes or draws figures; ``sweep`` lists (ideally 20) dicts of control values.
 """
 
 from __future__ import annotations
@@ -40,7 +31,7 @@ EXPLORER_DPI = 120
 
 
 class ExplorerSpec(NamedTuple):
-    """One registered explorer: its draw function, default values and slider sweep."""
+    """One registered explorer."""
 
     draw: Callable[..., Any]
     defaults: dict
@@ -69,20 +60,15 @@ def _as_spec(where: str, entry) -> ExplorerSpec:
 
 
 def iter_explorers(package=None) -> list[tuple[str, ExplorerSpec]]:
-    """Every registered explorer of ``package`` (default :mod:`sgdsim.widgets`).
-
-    Returns ``("<module>.<name>", spec)`` pairs sorted by module, then in ``EXPLORERS``
-    order; raises TypeError or ValueError for an entry that breaks the convention.
-    """
+    """``("<module>.<name>", spec)`` of every explorer registered in ``package``'s modules
+    (default :mod:`sgdsim.widgets`); TypeError or ValueError for a malformed entry."""
     package = package or importlib.import_module(__name__)
     found = []
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{package.__name__}.{info.name}")
-        registry = getattr(module, "EXPLORERS", None)
-        if registry is None:
-            continue
+        registry = getattr(module, "EXPLORERS", {})
         if not isinstance(registry, dict):
             raise TypeError(f"{module.__name__}.EXPLORERS must be a dict name -> "
                             "(draw, defaults, sweep)")
@@ -93,11 +79,8 @@ def iter_explorers(package=None) -> list[tuple[str, ExplorerSpec]]:
 
 
 def encode_png(rgba) -> bytes:
-    """An RGB PNG of an ``(h, w, 4)`` uint8 image: no row filter, zlib level 1.
-
-    Plots are mostly flat colour, so unfiltered rows compress as well as filtered ones and
-    encode about twice as fast as Pillow's adaptive filtering.
-    """
+    """An RGB PNG of an ``(h, w, 4)`` uint8 image: no row filter, zlib level 1 (plots are
+    flat colour: as small as with Pillow's adaptive filters, and twice as fast to write)."""
     h, w = rgba.shape[:2]
     raw = np.zeros((h, 3 * w + 1), np.uint8)  # each row: filter byte 0, then R, G, B
     raw[:, 1:] = np.asarray(rgba)[:, :, :3].reshape(h, 3 * w)
@@ -121,18 +104,14 @@ def render_png(fig, *, dpi: float = EXPLORER_DPI) -> bytes:
 
 
 def rendered_update(returned=None, *, dpi: float = EXPLORER_DPI) -> list[bytes]:
-    """The PNG images one explorer update shows, from what its ``draw`` returned.
-
-    PNG bytes are taken as they are; otherwise every open pyplot figure, and a returned
-    figure (or ``(fig, ...)`` tuple), is rendered with :func:`render_png` and closed.
-    """
+    """The PNG images of one update: the PNG bytes ``draw`` returned, or every open pyplot
+    figure and a returned one, rendered with :func:`render_png` and closed."""
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
     if isinstance(returned, (bytes, bytearray)):
         return [bytes(returned)]
     figs = [plt.figure(n) for n in plt.get_fignums()]
-    returned = returned[0] if isinstance(returned, tuple) and returned else returned
     if isinstance(returned, Figure) and returned not in figs:
         figs.append(returned)
     images = []
@@ -162,12 +141,6 @@ class LiveFigure:
             fig = plt.figure(figsize=self.figsize, layout="none")
         self.fig, self.redrawn, self.key, self._drawn, self._backgrounds = fig, [], None, [], {}
         self.setup(**setup)
-
-    def setup(self, **kwargs) -> None:
-        raise NotImplementedError
-
-    def draw(self, **values) -> list:
-        raise NotImplementedError
 
     def update(self, **values) -> "LiveFigure":
         """Replace the changing artists by those of ``values``."""
@@ -220,9 +193,8 @@ def live(cls, dpi: float = EXPLORER_DPI, **setup):
     return lazily(make)
 
 
-#: Set by ``make book`` and ``make outputs`` (to ``1``) and by ``make bench`` (to ``note``):
-#: an explorer then creates no widget, so no comm is opened for nbclient to stall on. With
-#: ``1`` it shows a kernel-free :class:`Player`; with ``note`` a short note.
+#: Set to ``1`` by ``make book`` and ``make outputs`` (an explorer shows a :class:`Player`),
+#: to ``note`` by ``make bench`` (a note): no widget, so no comm for nbclient to stall on.
 STATIC_ENV = "SGDSIM_STATIC_BUILD"
 
 #: The text a stored explorer output shows where no widget front end renders it.

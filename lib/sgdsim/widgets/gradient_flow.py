@@ -165,9 +165,9 @@ class SceneFigure(LiveFigure):
                 *self.axes[1].plot(t[ex > 0], ex[ex > 0], **_GD_STYLE)]
 
 
-def draw_scene(scene: Scene, lr: float, *, fig=None):
+def draw_scene(scene: Scene, lr: float):
     """The static figure of ``scene`` with gradient descent at rate ``lr``."""
-    return SceneFigure(fig, scene=scene).update(lr=lr).fig
+    return SceneFigure(scene=scene).update(lr=lr).fig
 
 
 def _scenes_draw(scenes, dpi):
@@ -181,7 +181,7 @@ def _scenes_draw(scenes, dpi):
     return draw
 
 
-def gradient_flow_explorer(scenes, *, lr_times_lam=0.5, start=None, dpi=EXPLORER_DPI):
+def gradient_flow_explorer(scenes, *, lr_times_lam=0.5):
     r"""Choose a scene (:func:`make_scene`) and slide :math:`\eta\lambda^*`, the rate in units of
     the curvature at the minimizer (2 is the stability limit near :math:`\Phi^*`)."""
     scenes = list(scenes)
@@ -190,16 +190,13 @@ def gradient_flow_explorer(scenes, *, lr_times_lam=0.5, start=None, dpi=EXPLORER
         raise ValueError("gradient_flow_explorer needs at least one Scene")
     if len(set(names)) != len(names):
         raise ValueError("scene names must be distinct")
-    start = names[0] if start is None else start
-    if start not in names:
-        raise ValueError(f"unknown scene {start!r}; choose from {names}")
     return explorer(
-        lambda dpi: _scenes_draw(scenes, dpi), {"scene": start, "lr_times_lam": lr_times_lam},
+        lambda dpi: _scenes_draw(scenes, dpi), {"scene": names[0], "lr_times_lam": lr_times_lam},
         {"scene": ("problem", "Dropdown", {"options": names}, None),
          "lr_times_lam": ("η·λ*", "FloatSlider", dict(min=0.05, max=2.4, step=0.05,
                           readout_format=".2f"), np.arange(0.1, 2.45, 0.2).round(2).tolist())},
         title="Gradient descent against the gradient flow on the chosen problem",
-        uid="gradient-flow-explorer", dpi=dpi)
+        uid="gradient-flow-explorer")
 
 
 #: The explorer, registered for ``make bench`` and the unit tests (see ``sgdsim.widgets``).

@@ -1,11 +1,8 @@
 r"""Chapter 4 (Langevin dynamics): SGD's stationary histograms against Gibbs densities.
 
-The separable 2-D problem :math:`\mathcal L(x, y) = \mathcal L_x(x) + \mathcal L_y(y)` (a
-tilted double well in :math:`x`, a quadratic in :math:`y`) has noise standard deviations
-:math:`\sigma_x, \sigma_y`, so each coordinate has its own temperature
-:math:`T = \eta\sigma^2/2`. :class:`StationaryFigure` draws SGD's histogram of each coordinate
-against the Gibbs density :math:`e^{-\mathcal L/T}/Z` at its own and at the other
-coordinate's temperature, and SGD's exact finite-:math:`\eta` law.
+On :math:`\mathcal L(x, y) = \mathcal L_x(x) + \mathcal L_y(y)` (a tilted double well, a
+quadratic) with noise standard deviations :math:`\sigma_x, \sigma_y`, each coordinate has its
+own temperature :math:`T = \eta\sigma^2/2`.
 """
 
 from __future__ import annotations
@@ -46,13 +43,12 @@ def _range(problem, t, lo, hi, n=801):
 
 
 class StationaryFigure(LiveFigure):
-    r"""SGD's histograms of :math:`x` (top) and :math:`y` (bottom) against Gibbs densities.
+    r"""SGD's histograms of :math:`x` and :math:`y` against the Gibbs densities
+    :math:`e^{-\mathcal L/T}/Z` at the coordinate's own and the other's :math:`T`, and SGD's
+    exact finite-:math:`\eta` law (left out if it needs a grid of over 2500 points).
 
-    :meth:`draw` starts ``chains`` chains from the Gibbs density at :math:`(T_x, T_y)` and
-    runs ``steps`` SGD steps (batch 1), pooling every 10th state: were SGD's stationary law
-    different, the histograms would drift away within a few relaxation times. The exact law
-    (:func:`sgdsim.sgd_stationary_density`) is left out when resolving the step noise would
-    need a grid of more than 2500 points. If SGD diverges, the panels say so.
+    ``chains`` start from the Gibbs density and run ``steps`` SGD steps (batch 1), every 10th
+    state pooled: were SGD's law different, the histograms would drift away from it.
     """
 
     figsize = (6.4, 7.4)
@@ -120,10 +116,10 @@ def draw_stationary(eta, sigma_x, sigma_y, *, rng=0, chains=400, steps=400):
                                      chains=chains, steps=steps).fig
 
 
-def stationary_explorer(**defaults):
+def stationary_explorer():
     r"""Sliders for :math:`\eta`, :math:`\sigma_x`, :math:`\sigma_y` of :class:`StationaryFigure`."""
     return explorer(
-        lambda dpi: live(StationaryFigure, dpi), dict(STATIONARY_DEFAULTS, **defaults),
+        lambda dpi: live(StationaryFigure, dpi), STATIONARY_DEFAULTS,
         {"eta": ("η (learning rate)", "FloatLogSlider", dict(base=10, min=-2.7, max=-1.3,
                  step=0.05, readout_format=".4f"), [0.002, 0.005, 0.01, 0.02, 0.04]),
          "sigma_x": ("σ_x (noise std of x)", "FloatSlider", dict(min=2.0, max=20.0, step=0.5),

@@ -1,17 +1,10 @@
 r"""Chapter 5 (RMSProp): the stationary cloud of SGD under three per-parameter rate rules.
 
-The problem is the separable quadratic :math:`\mathcal L = \tfrac12(h_x x^2 + h_y y^2)`
-with Gaussian gradient noise of standard deviations :math:`(\sigma_x, \sigma_y)`.
-A *rule* sets the per-parameter rates from one knob :math:`\eta'`:
-
-* ``"SGD"``: :math:`\eta_k = \eta'`, so :math:`T_k = \eta'\sigma_k^2/2`;
-* ``"η/σ²"``: :math:`\eta_k = \eta'/\sigma_k^2`, so :math:`T_k = \eta'/2` (Gibbs);
-* ``"RMSProp"``: :math:`\eta_k = \eta'/\sqrt{v_k} \approx \eta'/\sigma_k`, so
-  :math:`T_k \approx c(\beta)\,\eta'\sigma_k/2`.
-
-:func:`draw_cloud` draws a simulated cloud with the Gibbs contours of
-:math:`e^{-2\mathcal L/\eta'}` and the rule's predicted law; :func:`rmsprop_explorer`
-puts sliders on it.
+On :math:`\mathcal L = \tfrac12(h_x x^2 + h_y y^2)` with gradient noise of standard deviations
+:math:`\sigma_k`, a rule sets the rates from one knob :math:`\eta'` (``"SGD"``: :math:`\eta'`,
+``"η/σ²"``: :math:`\eta'/\sigma_k^2`, ``"RMSProp"``: about :math:`\eta'/\sigma_k`; see
+:mod:`sgdsim.book.rmsprop`). :func:`draw_cloud` draws a simulated cloud against the Gibbs
+contours of :math:`e^{-2\mathcal L/\eta'}`; :func:`rmsprop_explorer` puts sliders on it.
 """
 
 from __future__ import annotations
@@ -28,19 +21,15 @@ __all__ = ["HESSIAN", "RULES", "RMSPROP_FACTOR_09", "CloudResult", "stationary_c
 
 
 def draw_cloud(ax, res: CloudResult, *, limit=None, legend=True, title=True, mathtext=True,
-               max_points=600, stats=True) -> list:
-    r"""Draw a :class:`CloudResult` on ``ax``; returns the artists drawn.
-
-    The cloud (at most ``max_points`` chains), the Gibbs contours of
-    :math:`e^{-2\mathcal L/\eta'}` (1 and 2 standard deviations), the rule's predicted 2-sd
-    ellipse and, with ``stats``, a box of the measured temperatures (from all chains).
-    ``mathtext=False`` writes the labels in plain Unicode, which redraws faster.
-    """
+               stats=True) -> list:
+    r"""Draw a :class:`CloudResult` on ``ax`` and return the artists: the cloud (at most
+    600 chains), the Gibbs 1- and 2-sd ellipses of :math:`e^{-2\mathcal L/\eta'}`,
+    the rule's predicted 2-sd ellipse and (``stats``) the measured temperatures."""
     h = res.hessian
     var_gibbs, var_pred = res.lr / 2.0 / h, res.predicted / h
     if limit is None:
         limit = 3.2 * float(np.sqrt(max(var_gibbs.max(), var_pred.max())))
-    pts = res.points[:max_points]
+    pts = res.points[:600]
     drawn = [ax.scatter(*pts.T, s=7, alpha=0.5, color=PALETTE["blue"], edgecolors="none",
                         label=f"chains ({len(pts)} shown)")]
     drawn += ax.plot(*ellipse(var_gibbs, k=1.0).T, color=PALETTE["black"], lw=1.2,
@@ -68,11 +57,8 @@ def draw_cloud(ax, res: CloudResult, *, limit=None, legend=True, title=True, mat
 
 
 class CloudFigure(LiveFigure):
-    """The explorer's figure: one simulated cloud (:func:`draw_cloud`, plain-text labels).
-
-    The window is the cloud's (:func:`draw_cloud`) rounded up to a power of √2, so that the
-    axes, drawn once per window, are shared by nearby settings.
-    """
+    """The explorer's figure: a simulated cloud in a window rounded up to a power of √2 (its
+    :attr:`key`: the axes are drawn once per window)."""
 
     figsize = (4.8, 4.5)
 
@@ -88,11 +74,11 @@ class CloudFigure(LiveFigure):
                           legend=self.ax.get_legend() is None)
 
 
-def rmsprop_explorer(rng=0, *, sigma_x=0.5, sigma_y=2.0, lr=0.02, rule="RMSProp"):
+def rmsprop_explorer(rng=0):
     """Sliders for σx, σy, η′ and a rule chooser, redrawing :class:`CloudFigure`."""
     return explorer(
         lambda dpi: live(CloudFigure, dpi),
-        {"sigma_x": sigma_x, "sigma_y": sigma_y, "lr": lr, "rule": rule, "rng": rng},
+        {"sigma_x": 0.5, "sigma_y": 2.0, "lr": 0.02, "rule": "RMSProp", "rng": rng},
         {"sigma_x": ("σx", "FloatSlider", dict(min=0.5, max=2.0, step=0.1),
                      [0.5, 0.75, 1.0, 1.5, 2.0]),
          "sigma_y": ("σy", "FloatSlider", dict(min=0.5, max=2.0, step=0.1), [0.5, 1.0, 1.5, 2.0]),

@@ -1,11 +1,4 @@
-r"""Chapter 2 (SGD convergence): its explorers and the drawings its static figures share.
-
-* :class:`SgdFlowFigure` (:func:`draw_sgd_vs_flow`, :func:`sgd_explorer`): SGD paths against
-  the gradient flow, the stationary cloud they settle into, and the excess loss against time
-  :math:`t = \sum_k \eta_k`, for a rate :math:`\eta` and a batch size :math:`B`;
-* :class:`DropsFigure` (:func:`drops_explorer`): training (thin) and
-  validation (thick) loss of SGD whose rate is divided at two milestones (He et al., 2016).
-"""
+"""Chapter 2 (SGD convergence): SGD against the gradient flow, and learning-rate drops."""
 
 from __future__ import annotations
 
@@ -32,23 +25,22 @@ _MEAN = dict(color=PALETTE["skyblue"], lw=2.5)
 
 
 class SgdFlowFigure(LiveFigure):
-    r"""SGD from ``phi0`` against the gradient flow on a 2-D ``problem``, up to ``t_end``.
+    r"""SGD (rate :math:`\eta`, batch :math:`B`) from ``phi0`` against the gradient flow on a
+    2-D ``problem``, up to time :math:`t = \sum_k \eta_k` = ``t_end``.
 
-    Top: loss contours, the flow's path, ``paths`` SGD paths and the final positions of all
-    ``chains`` (the stationary cloud); for a :class:`~sgdsim.Quadratic` also the exact
-    stationary 2-sigma ellipse. Bottom: the excess loss :math:`\mathcal L - \mathcal L(\Phi^*)`
-    of the flow, the SGD paths and the mean over chains, with the exact converged level
-    :math:`\mathcal L(\eta) - \mathcal L(\Phi^*)` where it is known.
+    Top: loss contours, the flow, 3 SGD paths and the final positions of all ``chains`` (the
+    stationary cloud; for a :class:`~sgdsim.Quadratic` its exact 2-sigma ellipse). Bottom: the
+    excess loss of the flow, the paths, the mean over chains and the exact converged level.
     """
 
     figsize = (6.4, 8.6)
 
-    def setup(self, problem, phi0, *, t_end=16.0, chains=200, paths=3, xlim=(-3.0, 4.0),
+    def setup(self, problem, phi0, *, t_end=16.0, chains=200, xlim=(-3.0, 4.0),
               ylim=(-3.5, 3.5), n_grid=80):
         if problem.dim != 2:
             raise ValueError(f"draw_sgd_vs_flow needs a 2-D problem, got dim={problem.dim}")
         self.problem, self.phi0, self.t_end = problem, phi0, float(t_end)
-        self.chains, self.paths = chains, min(paths, chains)
+        self.chains, self.paths = chains, min(3, chains)
         ax, bx = self.fig.subplots(2, 1, gridspec_kw=dict(height_ratios=(1.25, 1)))
         self.fig.subplots_adjust(left=0.15, right=0.97, bottom=0.085, top=0.96, hspace=0.3)
         l_star, star = problem.minimum_loss(), problem.minimizer()
@@ -106,14 +98,14 @@ def draw_sgd_vs_flow(problem, phi0, lr, batch_size=1, *, rng, **setup):
         lr=lr, batch_size=batch_size, rng=rng).fig
 
 
-def sgd_explorer(problem, phi0, *, rng=0, lr=0.1, batch_size=1, **setup):
+def sgd_explorer(problem, phi0, *, rng=0, **setup):
     """Sliders for the rate (log scale) and the batch size of :class:`SgdFlowFigure`; each
     redraw reseeds with ``rng``, so a setting always shows the same picture."""
     limit = problem.max_stable_lr() if isinstance(problem, Quadratic) else 1.0
     lr_max = float(np.round(0.9 * min(limit, 10.0), 2))
     return explorer(
         lambda dpi: live(SgdFlowFigure, dpi, problem=problem, phi0=phi0, **setup),
-        {"lr": lr, "batch_size": batch_size, "rng": rng},
+        {"lr": 0.1, "batch_size": 1, "rng": rng},
         {"lr": ("rate η", "FloatLogSlider", dict(base=10, min=np.log10(0.05), step=0.05,
                 max=np.log10(lr_max), readout_format=".3f"),
                 np.geomspace(0.05, lr_max, 7).round(3).tolist()),
@@ -137,23 +129,19 @@ def plot_drop_run(ax, run, *, color, label, show_milestones=True) -> list:
 
 
 class DropsFigure(LiveFigure):
-    """SGD with a rate divided by ``factor`` at epochs ``first`` and ``second``.
-
-    Top: mean training loss (thin) and validation loss (thick) over ``chains`` runs;
-    bottom: the rate against epochs, on one log scale for every setting.
-    """
+    """SGD with a rate divided by ``factor`` at epochs ``first`` and ``second`` (He et al.,
+    2016): mean training (thin) and validation (thick) loss over ``chains`` runs; the rate."""
 
     figsize = (7.5, 5.2)
 
-    def setup(self, train, validation, phi0=None, *, epochs=30, batch_size=8, chains=4,
-              ylim=(0.1, 0.35)):
+    def setup(self, train, validation, phi0=None, *, epochs=30, batch_size=8, chains=4):
         self.problems, self.epochs, self.batch_size = (train, validation), int(epochs), batch_size
         phi0 = np.zeros(train.dim) if phi0 is None else np.asarray(phi0, dtype=float)
         self.phi0 = np.repeat(phi0[None], chains, axis=0)
         self._epochs = []  # the last run, epoch by epoch: (key, rng state, phi, losses)
         ax, bx = self.fig.subplots(2, 1, sharex=True, gridspec_kw=dict(height_ratios=(3, 1)))
         self.fig.subplots_adjust(left=0.12, right=0.97, bottom=0.11, top=0.93, hspace=0.08)
-        ax.set(ylim=ylim, xlim=(0, epochs))
+        ax.set(ylim=(0.1, 0.35), xlim=(0, epochs))
         bx.set(yscale="log", ylim=(1e-4, 10), xlabel="epoch (passes over the training set)",
                ylabel="rate η")
         unicode_log_ticks(bx.yaxis)
@@ -206,10 +194,6 @@ class DropsFigure(LiveFigure):
 
 def drops_explorer(train, validation, phi0, *, rng=0, epochs=30, **setup):
     """Sliders for :class:`DropsFigure`: initial rate, drop factor and the two milestones."""
-    def slider(label, widget, options, positions):
-        return (label, widget, dict(options, max=epochs - 1) if "min" in options else options,
-                positions)
-
     return explorer(
         lambda dpi: live(DropsFigure, dpi, train=train, validation=validation, phi0=phi0,
                          epochs=epochs, **setup),
@@ -217,8 +201,8 @@ def drops_explorer(train, validation, phi0, *, rng=0, epochs=30, **setup):
         {"lr": ("initial rate η₀", "FloatLogSlider", dict(base=10, min=-1, max=np.log10(4.0),
                 step=0.05, readout_format=".2f"), [0.5, 1.0, 2.0, 4.0]),
          "factor": ("divide by", "SelectionSlider", {"options": [1.5, 2, 3, 5, 10, 20]}, None),
-         "first": slider("1st drop (epoch)", "IntSlider", {"min": 1}, [5, 10, 15]),
-         "second": slider("2nd drop (epoch)", "IntSlider", {"min": 1}, [15, 20, 25])},
+         "first": ("1st drop (epoch)", "IntSlider", dict(min=1, max=epochs - 1), [5, 10, 15]),
+         "second": ("2nd drop (epoch)", "IntSlider", dict(min=1, max=epochs - 1), [15, 20, 25])},
         title="Training and validation loss with learning-rate drops", uid="drops-explorer")
 
 

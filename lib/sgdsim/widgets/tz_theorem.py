@@ -1,10 +1,8 @@
 r"""Chapter 3 (the TZ theorem): the stationary SGD cloud and the excess-loss line.
 
-:class:`TzFigure` stacks two panels, 6.4 in wide (readable on a phone). Top: the stationary
-cloud of SGD chains on a 2-D quadratic, over the loss contours. Bottom: the measured excess
-loss :math:`\mathcal L(\eta)-\mathcal L^*` (mean over the chains and time, with its standard
-error) on the TZ line :math:`\eta\,E_i\|g_i\|^2/(4B)` and the exact finite-rate law.
-:func:`tz_explorer` puts sliders for :math:`\eta` and :math:`B` on it.
+:class:`TzFigure` stacks, 6.4 in wide, the stationary cloud of SGD chains on a 2-D quadratic
+over its loss contours, and the measured excess loss :math:`\mathcal L(\eta)-\mathcal L^*`
+(±2 standard errors) on the TZ line :math:`\eta\,E_i\|g_i\|^2/(4B)` and the exact law.
 """
 
 from __future__ import annotations
