@@ -74,7 +74,7 @@ class StationaryFigure(LiveFigure):
         # The windows move with the temperatures: the x axes are redrawn at every update.
         self.axes, self.redrawn = axes, [ax.xaxis for ax in axes]
 
-    def draw(self, eta, sigma_x, sigma_y, rng=0, chains=400, steps=400):
+    def draw(self, eta, sigma_x, sigma_y, rng=0, chains=800, steps=200):
         eta, sigma_x, sigma_y = float(eta), float(sigma_x), float(sigma_y)
         px, py, prob = separable_factors(sigma_x, sigma_y)
         tx, ty = float(temperature(eta, sigma_x**2)), float(temperature(eta, sigma_y**2))
@@ -110,7 +110,7 @@ class StationaryFigure(LiveFigure):
         return drawn
 
 
-def draw_stationary(eta, sigma_x, sigma_y, *, rng=0, chains=400, steps=400):
+def draw_stationary(eta, sigma_x, sigma_y, *, rng=0, chains=800, steps=200):
     """The static figure of :class:`StationaryFigure`; returns the figure."""
     return StationaryFigure().update(eta=eta, sigma_x=sigma_x, sigma_y=sigma_y, rng=rng,
                                      chains=chains, steps=steps).fig

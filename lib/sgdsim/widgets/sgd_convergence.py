@@ -145,7 +145,8 @@ class DropsFigure(LiveFigure):
         bx.set(yscale="log", ylim=(1e-4, 10), xlabel="epoch (passes over the training set)",
                ylabel="rate η")
         unicode_log_ticks(bx.yaxis)
-        self.axes, self.redrawn = (ax, bx), [ax.title]
+        ax.set_title(f"SGD, B = {batch_size}: rate divided at the dotted milestones")
+        self.axes = (ax, bx)
 
     def run(self, lr, factor, milestones, rng):
         """:func:`~sgdsim.book.sgd_convergence.train_with_drops` (the same numbers), run epoch
@@ -187,8 +188,6 @@ class DropsFigure(LiveFigure):
         ax.set_xlabel("")
         if ax.get_legend() is None:
             ax.legend(loc="upper right")
-        ax.set_title(f"η₀ = {lr:g}, divided by {factor:g} at epochs "
-                     + ", ".join(f"{m:g}" for m in run.milestones) + f"; B = {self.batch_size}")
         return drawn + bx.step(run.epoch, run.lr, where="post", color=PALETTE["vermillion"])
 
 
