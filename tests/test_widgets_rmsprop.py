@@ -20,7 +20,8 @@ def test_stationary_cloud_predictions_are_the_exact_laws():
     res = W.stationary_cloud(0.5, 2.0, 0.02, "η/σ²", rng=0, chains=50, steps=100)
     np.testing.assert_allclose(res.predicted, 0.02 / (2 - 0.02 * h / [0.25, 4.0]))
     res = W.stationary_cloud(0.5, 2.0, 0.02, "RMSProp", rng=0, chains=50, steps=100)
-    np.testing.assert_allclose(res.predicted, W.RMSPROP_FACTOR_09 * 0.02 * np.array([0.5, 2.0]) / 2)
+    np.testing.assert_allclose(res.predicted,
+                               W.RMSPROP_FACTOR_09 * 0.02 * np.array([0.5, 2.0]) / 2)
 
 
 def test_stationary_cloud_measures_the_inverse_variance_temperature():

@@ -74,8 +74,9 @@ def make_scene(problem, phi0, t_end, xlim, ylim, *, name="", n_grid=121, n_level
     label of titles and of the explorer's chooser; ``n_grid, n_levels, n_flow`` count grid
     points per axis, contour levels and flow records.
     """
-    if getattr(problem, "dim", None) != 2:
-        raise ValueError(f"make_scene needs a 2-D problem, got dim={getattr(problem, 'dim', None)}")
+    dim = getattr(problem, "dim", None)
+    if dim != 2:
+        raise ValueError(f"make_scene needs a 2-D problem, got dim={dim}")
     phi0 = as_finite_array(phi0, "phi0", shape=(2,))
     t_end = float(as_finite_array(t_end, "t_end", ndim=0))
     if not t_end > 0:
@@ -95,7 +96,7 @@ def make_scene(problem, phi0, t_end, xlim, ylim, *, name="", n_grid=121, n_level
 
 
 def gd_path(scene: Scene, lr: float, *, max_steps: int = MAX_STEPS):
-    r"""Gradient descent from ``scene.phi0`` at rate ``lr``: times :math:`t_k = k\eta` and iterates.
+    r"""Gradient descent from ``scene.phi0`` at rate ``lr``: times :math:`t_k = k\eta`, iterates.
 
     Runs :math:`\min(\lceil T/\eta\rceil, \text{max\_steps})` steps. A run that blows up
     is shown, not refused: while the iterates pass ``1e150`` the number of steps is halved.

@@ -106,7 +106,8 @@ class StationaryFigure(LiveFigure):
             ax.set(xlim=(lo, hi), ylim=(0, 1.05 * top))
             right = name == "x"  # keep clear of the spike in the deep (left) well
             drawn.append(ax.text(0.98 if right else 0.02, 0.97, f"T = {t_own:.3g}", fontsize=9,
-                                 transform=ax.transAxes, va="top", ha="right" if right else "left"))
+                                 transform=ax.transAxes, va="top",
+                                 ha="right" if right else "left"))
         return drawn
 
 
@@ -117,7 +118,7 @@ def draw_stationary(eta, sigma_x, sigma_y, *, rng=0, chains=800, steps=200):
 
 
 def stationary_explorer():
-    r"""Sliders for :math:`\eta`, :math:`\sigma_x`, :math:`\sigma_y` of :class:`StationaryFigure`."""
+    r"""Sliders for :math:`\eta, \sigma_x, \sigma_y` of :class:`StationaryFigure`."""
     return explorer(
         lambda dpi: live(StationaryFigure, dpi), STATIONARY_DEFAULTS,
         {"eta": ("η (learning rate)", "FloatLogSlider", dict(base=10, min=-2.7, max=-1.3,

@@ -66,8 +66,9 @@ class SgdFlowFigure(LiveFigure):
         bx.set_yscale("log")
         unicode_log_ticks(bx.yaxis)
         # One scale for every rate: the converged levels move, the axis does not.
-        bx.set(xlim=(0, t_end), ylim=(1e-5, 3 * flow_excess[0]), xlabel=r"time $t = \sum_k \eta_k$",
-               ylabel=r"$\mathcal{L}(\Phi) - \mathcal{L}(\Phi^*)$", title="excess loss")
+        bx.set(xlim=(0, t_end), ylim=(1e-5, 3 * flow_excess[0]), title="excess loss",
+               xlabel=r"time $t = \sum_k \eta_k$",
+               ylabel=r"$\mathcal{L}(\Phi) - \mathcal{L}(\Phi^*)$")
         bx.legend(loc="upper right", fontsize=9)
         self.axes, self.redrawn = (ax, bx), [ax.title]
 

@@ -98,7 +98,7 @@ def tz_explorer(*, rng=0):
     return explorer(
         lambda dpi: live(TzFigure, dpi), dict(DEFAULTS, rng=rng),
         {"lr": ("learning rate η", "FloatSlider", dict(min=LR_RANGE[0], max=LR_RANGE[1],
-                step=0.05, readout_format=".2f"), [0.05, *np.linspace(0.1, 1.0, 10).round(1).tolist()]),
+                step=0.05, readout_format=".2f"), [0.05, *np.arange(1, 11) / 10]),
          "batch_size": ("batch size B", "SelectionSlider", {"options": BATCH_SIZES}, None)},
         title="SGD's stationary cloud (top) and its excess loss against the TZ line (bottom)",
         uid="tz-explorer")
