@@ -114,9 +114,8 @@ def rendered_update(returned=None, *, dpi: float = EXPLORER_DPI) -> list[bytes]:
     figs = [plt.figure(n) for n in plt.get_fignums()]
     if isinstance(returned, Figure) and returned not in figs:
         figs.append(returned)
-    images = []
+    images = [render_png(fig, dpi=dpi) for fig in figs]
     for fig in figs:
-        images.append(render_png(fig, dpi=dpi))
         plt.close(fig)
     return images
 
@@ -206,11 +205,9 @@ def static_build() -> bool:
     return os.environ.get(STATIC_ENV, "") not in ("", "0")
 
 
-def static_view(make_player=None):
+def static_view(make_player):
     """What an explorer cell shows in a build: ``make_player()``'s player, or a note."""
-    if make_player is None or os.environ.get(STATIC_ENV, "") == "note":
-        return StaticExplorer()
-    return make_player()
+    return StaticExplorer() if os.environ.get(STATIC_ENV, "") == "note" else make_player()
 
 
 class StaticExplorer:
@@ -225,7 +222,7 @@ class StaticExplorer:
 
 
 def explorer(make_draw, defaults: dict, controls: dict, *, title: str, uid: str,
-             dpi: float = EXPLORER_DPI, player_dpi: float | None = None):
+             player_dpi: float | None = None):
     """An explorer: ipywidgets controls over the picture ``make_draw(dpi)(**values)``.
 
     ``make_draw(dpi)`` returns the explorer's ``draw`` (PNG bytes at ``dpi``, e.g. from
@@ -246,6 +243,7 @@ def explorer(make_draw, defaults: dict, controls: dict, *, title: str, uid: str,
     import ipywidgets as w
     from IPython.display import Image, display
 
+    dpi = EXPLORER_DPI
     draw = make_draw(dpi)
 
     def show(**values):

@@ -47,7 +47,7 @@ class StationaryFigure(LiveFigure):
     :math:`e^{-\mathcal L/T}/Z` at the coordinate's own and the other's :math:`T`, and SGD's
     exact finite-:math:`\eta` law (left out if it needs a grid of over 2500 points).
 
-    ``chains`` start from the Gibbs density and run ``steps`` SGD steps (batch 1), every 10th
+    800 chains start from the Gibbs density and run 200 SGD steps (batch 1), every 10th
     state pooled: were SGD's law different, the histograms would drift away from it.
     """
 
@@ -74,16 +74,16 @@ class StationaryFigure(LiveFigure):
         # The windows move with the temperatures: the x axes are redrawn at every update.
         self.axes, self.redrawn = axes, [ax.xaxis for ax in axes]
 
-    def draw(self, eta, sigma_x, sigma_y, rng=0, chains=800, steps=200):
+    def draw(self, eta, sigma_x, sigma_y, rng=0):
         eta, sigma_x, sigma_y = float(eta), float(sigma_x), float(sigma_y)
         px, py, prob = separable_factors(sigma_x, sigma_y)
         tx, ty = float(temperature(eta, sigma_x**2)), float(temperature(eta, sigma_y**2))
         gen = np.random.default_rng(rng)
         xlim, ylim = _range(px, max(tx, ty), -3.0, 3.0), _range(py, max(tx, ty), -4.0, 4.0)
-        x0 = _gibbs_samples(px, np.linspace(*xlim, 2001), tx, chains, gen)
-        y0 = _gibbs_samples(py, np.linspace(*ylim, 2001), ty, chains, gen)
+        x0 = _gibbs_samples(px, np.linspace(*xlim, 2001), tx, 800, gen)
+        y0 = _gibbs_samples(py, np.linspace(*ylim, 2001), ty, 800, gen)
         try:
-            phi = sgd(prob, np.c_[x0, y0], eta, steps, rng=gen, record_every=10).phi[1:]
+            phi = sgd(prob, np.c_[x0, y0], eta, 200, rng=gen, record_every=10).phi[1:]
         except DivergenceError:
             return [ax.text(0.5, 0.5, "SGD diverged:\nlower η or σ", ha="center", va="center",
                             transform=ax.transAxes, color=PALETTE["vermillion"])
@@ -111,10 +111,9 @@ class StationaryFigure(LiveFigure):
         return drawn
 
 
-def draw_stationary(eta, sigma_x, sigma_y, *, rng=0, chains=800, steps=200):
-    """The static figure of :class:`StationaryFigure`; returns the figure."""
-    return StationaryFigure().update(eta=eta, sigma_x=sigma_x, sigma_y=sigma_y, rng=rng,
-                                     chains=chains, steps=steps).fig
+def draw_stationary(eta, sigma_x, sigma_y, *, rng=0):
+    """The static figure of :class:`StationaryFigure`."""
+    return StationaryFigure().update(eta=eta, sigma_x=sigma_x, sigma_y=sigma_y, rng=rng).fig
 
 
 def stationary_explorer():
