@@ -11,7 +11,6 @@ and returns PNG bytes or draws figures; ``sweep`` lists (ideally 20) dicts of co
 
 from __future__ import annotations
 
-import functools
 import importlib
 import os
 import pkgutil
@@ -21,9 +20,9 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-__all__ = ["explorer", "ExplorerSpec", "iter_explorers", "render_png", "rendered_update",
-           "EXPLORER_DPI", "LiveFigure", "live", "lazily", "static_build", "static_view",
-           "StaticExplorer", "Player", "player"]
+__all__ = ["explorer", "ExplorerSpec", "iter_explorers", "encode_png", "render_png",
+           "rendered_update", "EXPLORER_DPI", "LiveFigure", "live", "lazily", "static_build",
+           "static_view", "StaticExplorer", "Player", "player"]
 
 #: Resolution of an explorer's picture: figures are sized at 100 dpi (CSS pixels) and
 #: rendered at 1.2x (sharp on a projector, legible when a phone scales a figure down).
@@ -217,8 +216,7 @@ class StaticExplorer:
         return EXPLORER_TEXT
 
     def _repr_html_(self) -> str:
-        return (f'<p class="sgdsim-explorer-static" data-sgdsim-explorer="1">'
-                f"{EXPLORER_TEXT}</p>")
+        return f'<p class="sgdsim-explorer-static" data-sgdsim-explorer="1">{EXPLORER_TEXT}</p>'
 
 
 def explorer(make_draw, defaults: dict, controls: dict, *, title: str, uid: str,
@@ -243,13 +241,16 @@ def explorer(make_draw, defaults: dict, controls: dict, *, title: str, uid: str,
     import ipywidgets as w
     from IPython.display import Image, display
 
-    dpi = EXPLORER_DPI
-    draw = make_draw(dpi)
+    draw = make_draw(EXPLORER_DPI)
+
+    class Explorer(w.interactive):
+        def __repr__(self):  # not a 200-character widget repr
+            return EXPLORER_TEXT
 
     def show(**values):
-        for png in rendered_update(draw(**{**defaults, **values}), dpi=dpi):
+        for png in rendered_update(draw(**{**defaults, **values})):
             width = struct.unpack(">I", png[16:20])[0]  # the PNG header's width in pixels
-            display(Image(data=png, format="png", width=round(width * 100 / dpi)))
+            display(Image(data=png, format="png", width=round(width * 100 / EXPLORER_DPI)))
 
     widgets = {}
     for name, (label, widget, options, _) in controls.items():
@@ -258,19 +259,7 @@ def explorer(make_draw, defaults: dict, controls: dict, *, title: str, uid: str,
             layout={"width": "100%", "max_width": "34em"}, **options)
         if hasattr(c, "continuous_update"):
             c.continuous_update = False
-    return _explorer_class()(show, **widgets)
-
-
-@functools.cache
-def _explorer_class():
-    """``ipywidgets.interactive`` with a short text form (not a 200-character widget repr)."""
-    import ipywidgets as w
-
-    class Explorer(w.interactive):
-        def __repr__(self):
-            return EXPLORER_TEXT
-
-    return Explorer
+    return Explorer(show, **widgets)
 
 
 from ._player import PLAYER_DPI as _PLAYER_DPI, Player, player  # noqa: E402

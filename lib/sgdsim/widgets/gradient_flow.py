@@ -67,13 +67,9 @@ def _interval(lim, name):
 
 def make_scene(problem, phi0, t_end, xlim, ylim, *, name="", n_grid=121, n_levels=12,
                n_flow=401) -> Scene:
-    r"""Precompute the :class:`Scene` of a 2-D ``problem`` (with ``minimizer`` and ``hessian``).
-
-    ``t_end`` is the horizon :math:`T` of the flow and of gradient descent
-    (:math:`\lceil T/\eta\rceil` steps), ``xlim, ylim`` the contour window, ``name`` the
-    label of titles and of the explorer's chooser; ``n_grid, n_levels, n_flow`` count grid
-    points per axis, contour levels and flow records.
-    """
+    r"""The :class:`Scene` of a 2-D ``problem`` in the window ``xlim, ylim``, up to ``t_end``
+    (:math:`\lceil T/\eta\rceil` steps of gradient descent); ``name`` labels it; ``n_grid,
+    n_levels, n_flow`` count grid points per axis, contour levels and flow records."""
     dim = getattr(problem, "dim", None)
     if dim != 2:
         raise ValueError(f"make_scene needs a 2-D problem, got dim={dim}")

@@ -100,8 +100,7 @@ def draw_sgd_vs_flow(problem, phi0, lr, batch_size=1, *, rng, **setup):
 
 
 def sgd_explorer(problem, phi0, *, rng=0, **setup):
-    """Sliders for the rate (log scale) and the batch size of :class:`SgdFlowFigure`; each
-    redraw reseeds with ``rng``, so a setting always shows the same picture."""
+    """Sliders for the rate and batch size of :class:`SgdFlowFigure` (seed ``rng`` each time)."""
     limit = problem.max_stable_lr() if isinstance(problem, Quadratic) else 1.0
     lr_max = float(np.round(0.9 * min(limit, 10.0), 2))
     return explorer(
@@ -117,8 +116,7 @@ def sgd_explorer(problem, phi0, *, rng=0, **setup):
 
 
 def plot_drop_run(ax, run, *, color, label, show_milestones=True) -> list:
-    """Draw a :class:`~sgdsim.book.sgd_convergence.DropRun`: mean training loss thin,
-    validation thick; returns the artists."""
+    """Draw a ``DropRun``'s mean training (thin) and validation (thick) loss; the artists."""
     drawn = ax.plot(run.epoch, run.train_loss.mean(axis=1), color=color, lw=1.0,
                     label=f"{label}: training")
     drawn += ax.plot(run.epoch, run.val_loss.mean(axis=1), color=color, lw=3.0, alpha=0.85,
