@@ -78,7 +78,7 @@ def test_drops_figure_resumes_a_run_with_the_numbers_of_train_with_drops(pair):
     from sgdsim.book.sgd_convergence import train_with_drops
 
     train, val = pair
-    live = w2.DropsFigure(Figure(), train=train, validation=val, phi0=np.zeros(3), epochs=6,
+    live = w2.DropsFigure(Figure(layout="none"), train=train, validation=val, phi0=np.zeros(3), epochs=6,
                           batch_size=4, chains=2)
     for lr, factor, ms in [(0.5, 10, [2, 4]), (0.5, 3, [2, 4]), (0.5, 3, [2, 5]), (1.0, 3, [1])]:
         run = live.run(lr, factor, ms, 0)
