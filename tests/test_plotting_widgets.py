@@ -25,14 +25,29 @@ def test_loss_contours(quad2d):
     plt.close(fig)
 
 
-def test_explorer_builds_an_interactive_widget():
-    ipywidgets = pytest.importorskip("ipywidgets")
-    calls = []
-    s = ipywidgets.FloatSlider(value=0.1, min=0.01, max=1.0)
-    w = widgets.explorer(lambda lr: calls.append(lr), lr=s)
-    assert s.continuous_update is False
-    w.update()
-    assert calls and calls[-1] == pytest.approx(0.1)
+def test_explorer_builds_an_interactive_widget_showing_the_picture(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    import IPython.display
+
+    shown, calls = [], []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+
+    def make_draw(dpi):
+        def draw(lr, seed):
+            calls.append((lr, seed))
+            fig = plt.figure(figsize=(3.0, 2.0))
+            fig.add_subplot().plot([0, lr])
+        return draw
+
+    w = widgets.explorer(make_draw, {"lr": 0.1, "seed": 3},
+                         {"lr": ("rate", "FloatSlider", dict(min=0.01, max=1.0), [0.5])},
+                         title="t", uid="u")
+    slider = w.children[0]
+    assert slider.continuous_update is False and slider.description == "rate"
+    slider.value = 0.5
+    assert calls == [(0.1, 3), (0.5, 3)]
+    assert [img.width for img in shown] == [300, 300] and shown[0].data != shown[1].data
+    assert plt.get_fignums() == []
 
 
 def test_unicode_log_ticks_label_decades_without_mathtext():

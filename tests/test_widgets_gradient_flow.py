@@ -1,7 +1,5 @@
 """Chapter 1 widget module: scenes, the shared drawing, the explorer."""
 
-import dataclasses
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -90,24 +88,23 @@ def test_gd_path_bad_input(scene):
 def test_draw_scene_and_fast_update_draw_the_same_iterates(scene):
     fig = gfw.draw_scene(scene, 0.2)
     assert len(fig.axes) == 2
-    static = fig.axes[0].lines[1].get_xydata()
+    static = fig.axes[0].lines[-1].get_xydata()
     plt.close(fig)
 
-    sf = gfw.SceneFigure(scene, 0.05, fig=Figure(figsize=gfw.FIGSIZE, layout="none"),
-                         animated=True)
-    first = sf.png(dpi=40)
+    sf = gfw.SceneFigure(Figure(figsize=gfw.FIGSIZE, layout="none"), scene=scene)
+    first = sf.update(lr=0.05).png(dpi=40)
     assert first[:8] == b"\x89PNG\r\n\x1a\n"
-    sf.update(0.2)
-    np.testing.assert_allclose(sf.axes[0].lines[1].get_xydata(), static)
-    assert "η = 0.2" in sf._title.get_text()
+    sf.update(lr=0.2)
+    np.testing.assert_allclose(sf.axes[0].lines[-1].get_xydata(), static)
+    assert "η = 0.2" in sf.title.get_text()
     assert sf.png(dpi=40) != first
 
 
 def test_scene_figure_fits_a_phone_column_and_nothing_is_clipped(scene):
     # Stacked panels, at most 7 in (700 CSS px) wide, with every label, the title and the
     # legend inside the figure, and the legend outside both panels (it hides no data).
-    sf = gfw.SceneFigure(scene, 2.3 / scene.lam_star, fig=Figure(figsize=gfw.FIGSIZE,
-                                                                  layout="none"))
+    sf = gfw.SceneFigure(Figure(figsize=gfw.FIGSIZE, layout="none"), scene=scene)
+    sf.update(lr=2.3 / scene.lam_star)
     width, height = sf.fig.get_size_inches()
     assert width <= 7.0
     ax, ax2 = sf.axes
@@ -116,7 +113,7 @@ def test_scene_figure_fits_a_phone_column_and_nothing_is_clipped(scene):
     renderer = sf.fig.canvas.get_renderer()
     inside = sf.fig.get_tightbbox(renderer)
     assert inside.x0 >= 0 and inside.y0 >= 0 and inside.x1 <= width and inside.y1 <= height
-    title = sf._title.get_window_extent(renderer)
+    title = sf.title.get_window_extent(renderer)
     assert title.x0 >= 0 and title.x1 <= sf.fig.bbox.x1 and title.y1 <= sf.fig.bbox.y1
     (legend,) = sf.fig.legends
     box = legend.get_window_extent(renderer)
@@ -127,10 +124,10 @@ def test_scene_figure_fits_a_phone_column_and_nothing_is_clipped(scene):
 
 
 def test_title_says_which_side_of_the_stability_limit(scene):
-    sf = gfw.SceneFigure(scene, 2.1 / scene.lam_star, fig=Figure(layout="none"))
-    assert "η·λ* = 2.10 at the minimizer (unstable near Φ*" in sf._title.get_text()
-    sf.update(1.0 / scene.lam_star)
-    assert "η·λ* = 1.00 at the minimizer (stable near Φ*" in sf._title.get_text()
+    sf = gfw.SceneFigure(Figure(layout="none"), scene=scene).update(lr=2.1 / scene.lam_star)
+    assert "η·λ* = 2.10 at the minimizer (unstable near Φ*" in sf.title.get_text()
+    sf.update(lr=1.0 / scene.lam_star)
+    assert "η·λ* = 1.00 at the minimizer (stable near Φ*" in sf.title.get_text()
 
 
 def test_logistic_scene_separates_accuracy_and_stability_curvatures():
@@ -153,7 +150,7 @@ def test_explorer_builds_and_redraws(scene, quad2d, monkeypatch):
     monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
     other = gfw.make_scene(quad2d, [0.0, 0.0], 2.0, (-1.0, 4.0), (-4.0, 2.0), name="other",
                            n_grid=20)
-    w = gfw.gradient_flow_explorer([scene, other], lr_times_lam=0.5, dpi=30)
+    w = gfw.gradient_flow_explorer([scene, other], lr_times_lam=0.5)
     scene_box, slider = w.children[0], w.children[1]
     assert scene_box.value == "q" and slider.value == 0.5
     assert slider.continuous_update is False
@@ -162,8 +159,6 @@ def test_explorer_builds_and_redraws(scene, quad2d, monkeypatch):
     assert len(shown) == 3  # initial draw, slider move, scene change
     assert all(img.data[:8] == b"\x89PNG\r\n\x1a\n" for img in shown)
     assert len({img.data for img in shown}) == 3
-    with pytest.raises(ValueError, match="unknown scene"):
-        gfw.gradient_flow_explorer([scene], start="nope")
     with pytest.raises(ValueError, match="at least one"):
         gfw.gradient_flow_explorer([])
     with pytest.raises(ValueError, match="distinct"):

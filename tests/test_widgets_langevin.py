@@ -49,28 +49,3 @@ def test_stationary_explorer_builds():
     names = {c.description for c in w.children if hasattr(c, "description")}
     assert any("η" in n for n in names) and any("σ_x" in n for n in names)
     plt.close("all")
-
-
-def test_deterministic_ids():
-    html = '<img id="_anim_img0123456789abcdef0123456789abcdef"> anim0123456789abcdef0123456789abcdef'
-    out = lw.deterministic_ids(html, "a")
-    assert "0123456789abcdef0123456789abcdef" not in out
-    assert out == lw.deterministic_ids(html.replace("0123", "fedc"), "a")
-    assert out != lw.deterministic_ids(html, "b")
-
-
-def test_fokker_planck_animation_html_and_limits():
-    well = sgdsim.double_well(tilt=0.3, noise_var=100.0)
-    fp = sgdsim.fokker_planck.FokkerPlanck1D.for_sgd(well, 0.01, np.linspace(-2.0, 2.0, 41))
-    times = np.array([0.0, 0.5, 1.0])
-    dens = fp.evolve(fp.point_mass(1.0), times)
-    samples = np.random.default_rng(0).normal(1.0, 0.2, size=(3, 200))
-    html = lw.fokker_planck_animation(fp, times, dens, samples, cells_per_bin=4, name="t", dpi=30)
-    assert html.count("data:image/png;base64") == 3
-    assert html == lw.fokker_planck_animation(fp, times, dens, samples, cells_per_bin=4,
-                                              name="t", dpi=30)
-    with pytest.raises(ValueError, match="60 frames"):
-        lw.fokker_planck_animation(fp, np.zeros(61), np.zeros((61, 40)), np.zeros((61, 5)),
-                                   cells_per_bin=4)
-    with pytest.raises(ValueError, match="one row per frame"):
-        lw.fokker_planck_animation(fp, times, dens[:2], samples, cells_per_bin=4)

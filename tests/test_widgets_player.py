@@ -52,9 +52,23 @@ def test_static_view_modes(monkeypatch):
     monkeypatch.setenv(widgets.STATIC_ENV, "1")
     assert widgets.static_build()
     assert isinstance(widgets.static_view(lambda: "player"), str)
-    assert isinstance(widgets.static_view(), widgets.StaticExplorer)
     monkeypatch.setenv(widgets.STATIC_ENV, "note")
     assert isinstance(widgets.static_view(lambda: "player"), widgets.StaticExplorer)
     monkeypatch.setenv(widgets.STATIC_ENV, "0")
     assert not widgets.static_build()
     assert os.environ[widgets.STATIC_ENV] == "0"
+
+
+def test_explorer_in_a_build_is_a_player_with_its_default_position_or_a_note(monkeypatch):
+    def make_draw(dpi):
+        return lambda a, b: _draw(a, b)
+
+    args = (make_draw, {"a": 1.5, "b": "x"},
+            {"a": ("A", "FloatSlider", dict(min=0, max=2), [0.5, 2.0]),
+             "b": ("B", "Dropdown", {"options": ["x", "y"]}, None)})
+    monkeypatch.setenv(widgets.STATIC_ENV, "1")
+    p = widgets.explorer(*args, title="t", uid="u")
+    assert p.controls == {"a": [0.5, 1.5, 2.0], "b": ["x", "y"]} and p.labels["a"] == "A"
+    assert p.frame_count() == 4 and not plt.get_fignums()
+    monkeypatch.setenv(widgets.STATIC_ENV, "note")
+    assert isinstance(widgets.explorer(*args, title="t", uid="u"), widgets.StaticExplorer)

@@ -20,7 +20,8 @@ def test_stationary_cloud_predictions_are_the_exact_laws():
     res = W.stationary_cloud(0.5, 2.0, 0.02, "η/σ²", rng=0, chains=50, steps=100)
     np.testing.assert_allclose(res.predicted, 0.02 / (2 - 0.02 * h / [0.25, 4.0]))
     res = W.stationary_cloud(0.5, 2.0, 0.02, "RMSProp", rng=0, chains=50, steps=100)
-    np.testing.assert_allclose(res.predicted, W.RMSPROP_FACTOR_09 * 0.02 * np.array([0.5, 2.0]) / 2)
+    np.testing.assert_allclose(res.predicted,
+                               W.RMSPROP_FACTOR_09 * 0.02 * np.array([0.5, 2.0]) / 2)
 
 
 def test_stationary_cloud_measures_the_inverse_variance_temperature():
@@ -70,11 +71,15 @@ def test_draw_cloud_without_stats_box():
     plt.close(fig)
 
 
-def test_render_png_returns_a_png():
-    res = W.stationary_cloud(1.0, 0.5, 0.02, "SGD", rng=0, chains=30, steps=50)
-    png = W.render_png(res, dpi=50)
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    assert not plt.get_fignums()  # the figure is closed
+def test_cloud_figure_rounds_its_window_up_to_a_power_of_sqrt2():
+    from matplotlib.figure import Figure
+
+    live = W.CloudFigure(Figure(figsize=W.CloudFigure.figsize, layout="none"))
+    live.update(sigma_x=1.0, sigma_y=0.5, lr=0.02, rule="SGD", rng=0)
+    assert np.log2(live.key) * 2 == pytest.approx(round(np.log2(live.key) * 2))
+    assert live.ax.get_xlim() == (-live.key, live.key)
+    assert live.png(dpi=50)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not plt.get_fignums()
 
 
 def test_explorer_builds():

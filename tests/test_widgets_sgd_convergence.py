@@ -36,19 +36,19 @@ def pair():
             sgdsim.LogisticRegression(x[40:], y[40:]))
 
 
-def test_draw_drops_plots_thin_training_and_thick_validation(pair):
+def test_drops_figure_plots_thin_training_and_thick_validation(pair):
     train, val = pair
-    fig = w2.draw_drops(train, val, np.zeros(3), 0.5, 10, 2, 4, epochs=6, batch_size=4,
-                        chains=2, rng=0)
+    fig = w2.DropsFigure(train=train, validation=val, phi0=np.zeros(3), epochs=6, batch_size=4,
+                         chains=2).update(lr=0.5, factor=10, first=2, second=4, rng=0).fig
     ax = fig.axes[0]
     thin, thick = ax.get_lines()[:2]
     assert thin.get_linewidth() < thick.get_linewidth()
     assert "training" in thin.get_label() and "validation" in thick.get_label()
     plt.close(fig)
     # equal milestones: one drop
-    fig = w2.draw_drops(train, val, np.zeros(3), 0.5, 10, 3, 3, epochs=6, batch_size=4,
-                        chains=2, rng=0)
-    assert "epochs 3;" in fig.axes[0].get_title()
+    fig = w2.DropsFigure(train=train, validation=val, epochs=6, batch_size=4,
+                         chains=2).update(lr=0.5, factor=10, first=3, second=3, rng=0).fig
+    assert len([x for x in fig.axes[0].get_lines() if x.get_linestyle() == ":"]) == 1
     plt.close(fig)
 
 
@@ -70,3 +70,20 @@ def test_ellipse_is_k_sigma_contour():
     pts = w2.ellipse(cov, np.array([1.0, -1.0]), k=2.0, n=50)
     d = pts - [1.0, -1.0]
     np.testing.assert_allclose(np.einsum("ni,ij,nj->n", d, np.linalg.inv(cov), d), 4.0)
+
+
+def test_drops_figure_resumes_a_run_with_the_numbers_of_train_with_drops(pair):
+    from matplotlib.figure import Figure
+
+    from sgdsim.book.sgd_convergence import train_with_drops
+
+    train, val = pair
+    live = w2.DropsFigure(Figure(layout="none"), train=train, validation=val, phi0=np.zeros(3), epochs=6,
+                          batch_size=4, chains=2)
+    for lr, factor, ms in [(0.5, 10, [2, 4]), (0.5, 3, [2, 4]), (0.5, 3, [2, 5]), (1.0, 3, [1])]:
+        run = live.run(lr, factor, ms, 0)
+        ref = train_with_drops(train, val, np.zeros(3), lr, factor, ms, 6, batch_size=4,
+                               chains=2, rng=np.random.default_rng(0))
+        for name in ("epoch", "train_loss", "val_loss", "lr"):
+            np.testing.assert_array_equal(getattr(run, name), getattr(ref, name))
+        assert run.milestones == ref.milestones

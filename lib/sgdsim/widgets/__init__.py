@@ -1,65 +1,36 @@
-"""The chapters' ipywidgets explorers.
+"""The chapters' explorers (one submodule per chapter) and what they share.
 
-Each chapter's explorers (and the drawing functions that its static figures
-share with them) live in a submodule named after the chapter, e.g.
-``sgdsim.widgets.gradient_flow``; this module holds what they share.
-
-An explorer is a function ``draw(**values)`` that simulates and draws one
-figure, plus the controls that feed it. :func:`explorer` wires them up with
-``continuous_update=False`` so that a slider redraws once on release, and the
-chapter keeps a static figure of the default state for the website.
-
-Registering explorers (the ``EXPLORERS`` convention)
-----------------------------------------------------
-So that tools can find every explorer without knowing the chapters -- ``make bench``
-times one update of each (target: under 150 ms), and a unit test draws each once --
-every chapter submodule that has explorers declares them in a module-level dict::
-
-    # lib/sgdsim/widgets/langevin.py
-    EXPLORERS = {
-        "double_well": (                       # name, unique within the module
-            draw_double_well,                  # draw(**values): simulate + draw one figure
-            dict(lr=0.05, noise_var=1.0, rng=0),       # defaults = the static figure
-            [dict(lr=v) for v in np.linspace(0.01, 0.2, 20)],  # 20 slider positions
-        ),
-    }
-
-* ``draw(**{**defaults, **values})`` must do exactly what one slider update does
-  (simulate and draw; it may return the figure or leave it current, and the caller
-  renders it with :func:`render_png`, as :func:`show_figures` does in the widget; or it
-  returns the PNG bytes it displays when it renders by itself) and must be deterministic
-  (take the seed, ``rng``, among the values);
-* ``defaults`` holds every keyword of ``draw`` that a control sets (its initial values);
-* ``sweep`` is a list of (ideally 20) dicts of slider values spread over the sliders'
-  ranges, each overriding some of the defaults; its keys must be keys of ``defaults``.
-
-An :class:`ExplorerSpec` (a named tuple of the same three fields) may be used instead of
-the plain tuple. :func:`iter_explorers` finds them all: it imports every public submodule
-of :mod:`sgdsim.widgets` and collects its ``EXPLORERS`` as ``"<module>.<name>"``.
+An explorer (:func:`explorer`) is ipywidgets controls over a picture ``draw(**values)``, drawn
+by a :class:`LiveFigure`: what no control changes is rendered once, an update draws only the
+rest over it. The chapter's static figure is the same drawing; a build shows a kernel-free
+:class:`Player`. Chapter modules register their explorers for ``make bench`` (target: 100 ms
+an update) and the tests as ``EXPLORERS = {"name": (draw, defaults, sweep)}``:
+``draw(**{**defaults, **values})`` does one update, deterministically (the seed is a value),
+and returns PNG bytes or draws figures; ``sweep`` lists (ideally 20) dicts of control values.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-
 import importlib
+import os
 import pkgutil
+import struct
+import zlib
 from typing import Any, Callable, NamedTuple
 
-__all__ = ["explorer", "ExplorerSpec", "iter_explorers", "figures_drawn", "render_png",
-           "show_figures", "rendered_update", "EXPLORER_DPI", "static_build", "static_view",
-           "StaticExplorer", "Player", "player"]
+import numpy as np
 
-#: Resolution of an explorer's picture: 1.5 pixels per CSS pixel of a 100-dpi figure.
-#: The static figures are rendered at 200 dpi (retina); an explorer redraws at every
-#: slider release, and 150 dpi keeps that near 100 ms while staying sharp enough on a
-#: high-density screen.
-EXPLORER_DPI = 150
+__all__ = ["explorer", "ExplorerSpec", "iter_explorers", "encode_png", "render_png",
+           "rendered_update", "EXPLORER_DPI", "LiveFigure", "live", "lazily", "static_build",
+           "static_view", "StaticExplorer", "Player", "player"]
+
+#: Resolution of an explorer's picture: figures are sized at 100 dpi (CSS pixels) and
+#: rendered at 1.2x (sharp on a projector, legible when a phone scales a figure down).
+EXPLORER_DPI = 120
 
 
 class ExplorerSpec(NamedTuple):
-    """One registered explorer: its draw function, default values and slider sweep."""
+    """One registered explorer."""
 
     draw: Callable[..., Any]
     defaults: dict
@@ -67,11 +38,6 @@ class ExplorerSpec(NamedTuple):
 
 
 def _as_spec(where: str, entry) -> ExplorerSpec:
-    if isinstance(entry, dict):
-        try:
-            entry = (entry["draw"], entry["defaults"], entry["sweep"])
-        except KeyError as exc:
-            raise ValueError(f"{where}: a dict entry needs keys draw, defaults, sweep") from exc
     if not (isinstance(entry, tuple) and len(entry) == 3):
         raise TypeError(f"{where}: expected (draw, defaults, sweep), got {type(entry).__name__}")
     draw, defaults, sweep = entry
@@ -92,105 +58,16 @@ def _as_spec(where: str, entry) -> ExplorerSpec:
     return ExplorerSpec(draw, dict(defaults), sweep)
 
 
-def figures_drawn(returned=None) -> list:
-    """The figures an explorer update drew: open pyplot figures, plus a returned one.
-
-    ``returned`` is what ``draw`` returned: a :class:`matplotlib.figure.Figure`, a tuple
-    starting with one (``fig, ax``), or anything else (ignored).
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.figure import Figure
-
-    figs = [plt.figure(n) for n in plt.get_fignums()]
-    if isinstance(returned, tuple) and returned:
-        returned = returned[0]
-    if isinstance(returned, Figure) and returned not in figs:
-        figs.append(returned)
-    return figs
-
-
-def render_png(fig, *, dpi: float = EXPLORER_DPI) -> bytes:
-    """Render ``fig`` to PNG bytes as an explorer shows it.
-
-    One Agg pass at ``dpi`` with the figure's own layout -- no ``bbox_inches="tight"``,
-    which costs the inline backend a second full draw -- and zlib level 1, whose
-    files are a little larger but several times faster to write than the default 6.
-    """
-    import io
-
-    from matplotlib.transforms import Bbox
-
-    buf = io.BytesIO()
-    width, height = fig.get_size_inches()
-    # An explicit full-figure box, so that an rcParams["savefig.bbox"] = "tight"
-    # cannot bring the second pass back.
-    fig.savefig(buf, format="png", dpi=dpi,
-                bbox_inches=Bbox.from_bounds(0, 0, width, height),
-                pil_kwargs={"compress_level": 1})
-    return buf.getvalue()
-
-
-def show_figures(returned=None, *, dpi: float = EXPLORER_DPI) -> None:
-    """Display the figures an explorer update drew (:func:`render_png`), then close them.
-
-    Each is shown at its size at 100 dpi (CSS pixels), so a figure looks the same size
-    as the book's static figures whatever ``dpi`` it was rendered at.
-    """
-    import matplotlib.pyplot as plt
-    from IPython.display import Image, display
-
-    for fig in figures_drawn(returned):
-        width = int(round(fig.get_size_inches()[0] * 100))
-        display(Image(data=render_png(fig, dpi=dpi), format="png", width=width))
-        plt.close(fig)
-
-
-def rendered_update(returned=None, *, dpi: float = EXPLORER_DPI) -> list[bytes]:
-    """The PNG images one explorer update shows, from what its ``draw`` returned.
-
-    PNG bytes (an explorer that renders by itself) are taken as they are; otherwise
-    every figure drawn (:func:`figures_drawn`) is rendered with :func:`render_png`, as
-    :func:`show_figures` renders it in the widget, and closed.
-    """
-    import matplotlib.pyplot as plt
-
-    if isinstance(returned, (bytes, bytearray)):
-        return [bytes(returned)]
-    images = []
-    for fig in figures_drawn(returned):
-        images.append(render_png(fig, dpi=dpi))
-        plt.close(fig)
-    return images
-
-
 def iter_explorers(package=None) -> list[tuple[str, ExplorerSpec]]:
-    """Find every registered explorer (see the module notes).
-
-    Parameters
-    ----------
-    package : module, optional
-        The package to search (default: :mod:`sgdsim.widgets`).
-
-    Returns
-    -------
-    list of (str, ExplorerSpec)
-        ``("<module>.<name>", spec)``, sorted by module then in ``EXPLORERS`` order.
-
-    Raises
-    ------
-    TypeError, ValueError
-        If an ``EXPLORERS`` entry does not follow the convention.
-    """
-    if package is None:
-        package = importlib.import_module(__name__)
+    """``("<module>.<name>", spec)`` of every explorer registered in ``package``'s modules
+    (default :mod:`sgdsim.widgets`); TypeError or ValueError for a malformed entry."""
+    package = package or importlib.import_module(__name__)
     found = []
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{package.__name__}.{info.name}")
-        registry = getattr(module, "EXPLORERS", None)
-        if registry is None:
-            continue
+        registry = getattr(module, "EXPLORERS", {})
         if not isinstance(registry, dict):
             raise TypeError(f"{module.__name__}.EXPLORERS must be a dict name -> "
                             "(draw, defaults, sweep)")
@@ -200,12 +77,126 @@ def iter_explorers(package=None) -> list[tuple[str, ExplorerSpec]]:
     return found
 
 
-#: Set by ``make book`` and ``make outputs`` (to ``1``) and by ``make bench`` (to ``note``): an
-#: explorer then creates no widget (no comm is opened, so nbclient cannot stall on one). With
-#: ``1`` it shows a kernel-free :class:`Player` of precomputed frames where it has one; with
-#: ``note`` (or without a player) a short note; the static figure before it shows its
-#: default state.
+def encode_png(rgba) -> bytes:
+    """An RGB PNG of an ``(h, w, 4)`` uint8 image: no row filter, zlib level 1 (plots are
+    flat colour: as small as with Pillow's adaptive filters, and twice as fast to write)."""
+    h, w = rgba.shape[:2]
+    raw = np.zeros((h, 3 * w + 1), np.uint8)  # each row: filter byte 0, then R, G, B
+    raw[:, 1:] = np.asarray(rgba)[:, :, :3].reshape(h, 3 * w)
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw.tobytes(), 1)) + chunk(b"IEND", b""))
+
+
+def render_png(fig, *, dpi: float = EXPLORER_DPI) -> bytes:
+    """Render ``fig`` to PNG bytes in one Agg pass at ``dpi``, with its own layout."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig.set_dpi(dpi)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return encode_png(canvas.buffer_rgba())
+
+
+def rendered_update(returned=None, *, dpi: float = EXPLORER_DPI) -> list[bytes]:
+    """The PNG images of one update: the PNG bytes ``draw`` returned, or every open pyplot
+    figure and a returned one, rendered with :func:`render_png` and closed."""
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    if isinstance(returned, (bytes, bytearray)):
+        return [bytes(returned)]
+    figs = [plt.figure(n) for n in plt.get_fignums()]
+    if isinstance(returned, Figure) and returned not in figs:
+        figs.append(returned)
+    images = [render_png(fig, dpi=dpi) for fig in figs]
+    for fig in figs:
+        plt.close(fig)
+    return images
+
+
+class LiveFigure:
+    """A figure drawn once and then updated in place (the blitting of matplotlib animations).
+
+    A subclass draws in :meth:`setup` what no control changes and in :meth:`draw(**values)
+    <draw>` the rest, as new artists that it returns (the previous ones are removed).
+    :attr:`redrawn` lists existing artists that change too (a title, an axis whose limits
+    move); :attr:`key`, set by :meth:`draw`, names the state of everything else (default
+    ``None``: one state). :meth:`png` renders that background once per key and then draws
+    only the changing artists over it. Without ``fig``, the figure is a pyplot one.
+    """
+
+    figsize = (6.4, 8.0)
+
+    def __init__(self, fig=None, **setup):
+        if fig is None:
+            import matplotlib.pyplot as plt
+
+            fig = plt.figure(figsize=self.figsize, layout="none")
+        self.fig, self.redrawn, self.key, self._drawn, self._backgrounds = fig, [], None, [], {}
+        self.setup(**setup)
+
+    def update(self, **values) -> "LiveFigure":
+        """Replace the changing artists by those of ``values``."""
+        for artist in self._drawn:
+            artist.remove()
+        self._drawn = list(self.draw(**values))
+        return self
+
+    def png(self, dpi: float = EXPLORER_DPI) -> bytes:
+        """The current picture as PNG bytes, over the background cached for :attr:`key`."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        changing = sorted(self.redrawn + self._drawn, key=lambda a: a.get_zorder())
+        for artist in changing:
+            artist.set_animated(True)
+        if self.fig.dpi != dpi or not isinstance(self.fig.canvas, FigureCanvasAgg):
+            self.fig.set_dpi(dpi)
+            FigureCanvasAgg(self.fig)
+            self._backgrounds.clear()
+        canvas = self.fig.canvas
+        if self.key not in self._backgrounds:
+            canvas.draw()  # everything but the animated artists
+            self._backgrounds[self.key] = canvas.copy_from_bbox(self.fig.bbox)
+        canvas.restore_region(self._backgrounds[self.key])
+        for artist in changing:
+            self.fig.draw_artist(artist)
+        return encode_png(canvas.buffer_rgba())
+
+
+def lazily(make_draw):
+    """``draw(**values)`` that calls ``make_draw()`` on first use (its setup may be costly)."""
+    made = []
+
+    def draw(**values):
+        if not made:
+            made.append(make_draw())
+        return made[0](**values)
+
+    return draw
+
+
+def live(cls, dpi: float = EXPLORER_DPI, **setup):
+    """``draw(**values)`` -> PNG bytes: one ``cls(**setup)`` outside pyplot, updated in place."""
+    from matplotlib.figure import Figure
+
+    def make():
+        figure = cls(Figure(figsize=cls.figsize, layout="none"), **setup)
+        return lambda **values: figure.update(**values).png(dpi)
+
+    return lazily(make)
+
+
+#: Set to ``1`` by ``make book`` and ``make outputs`` (an explorer shows a :class:`Player`),
+#: to ``note`` by ``make bench`` (a note): no widget, so no comm for nbclient to stall on.
 STATIC_ENV = "SGDSIM_STATIC_BUILD"
+
+#: The text a stored explorer output shows where no widget front end renders it.
+EXPLORER_TEXT = "Interactive explorer: run the notebook in Jupyter to move its controls."
 
 
 def static_build() -> bool:
@@ -213,11 +204,9 @@ def static_build() -> bool:
     return os.environ.get(STATIC_ENV, "") not in ("", "0")
 
 
-def static_view(make_player=None):
+def static_view(make_player):
     """What an explorer cell shows in a build: ``make_player()``'s player, or a note."""
-    if make_player is None or os.environ.get(STATIC_ENV, "") == "note":
-        return StaticExplorer()
-    return make_player()
+    return StaticExplorer() if os.environ.get(STATIC_ENV, "") == "note" else make_player()
 
 
 class StaticExplorer:
@@ -227,55 +216,50 @@ class StaticExplorer:
         return EXPLORER_TEXT
 
     def _repr_html_(self) -> str:
-        return (f'<p class="sgdsim-explorer-static" data-sgdsim-explorer="1">'
-                f"{EXPLORER_TEXT}</p>")
+        return f'<p class="sgdsim-explorer-static" data-sgdsim-explorer="1">{EXPLORER_TEXT}</p>'
 
 
-def explorer(draw, **controls):
-    """Return an ipywidgets ``interactive`` widget that calls ``draw(**values)``.
+def explorer(make_draw, defaults: dict, controls: dict, *, title: str, uid: str,
+             player_dpi: float | None = None):
+    """An explorer: ipywidgets controls over the picture ``make_draw(dpi)(**values)``.
 
-    In a build (:func:`static_build`) it returns a :class:`StaticExplorer` instead and does
-    not draw.
-
-    Parameters
-    ----------
-    draw : callable
-        Simulates and draws a matplotlib figure from keyword values.
-    **controls
-        ipywidgets controls (sliders, dropdowns) or fixed values, by keyword.
+    ``make_draw(dpi)`` returns the explorer's ``draw`` (PNG bytes at ``dpi``, e.g. from
+    :func:`live`); ``defaults`` holds all its keywords. ``controls`` maps some of them to
+    ``(label, widget, options, positions)``: an ipywidgets class name and its keyword
+    arguments, and the positions a kernel-free :class:`Player` precomputes in a build
+    (:func:`static_build`, at ``player_dpi``; ``None``: the widget's ``options``). The
+    picture is shown at 100 dpi (the book's size); sliders redraw on release.
     """
-    if static_build():
-        return StaticExplorer()
+    if static_build():  # a build executes the cell: a precomputed player, or a note
+        positions = {}
+        for name, (_, _, options, pos) in controls.items():
+            pos = list(options["options"] if pos is None else pos)
+            positions[name] = pos if defaults[name] in pos else sorted([*pos, defaults[name]])
+        return static_view(lambda: player(
+            make_draw(player_dpi or _PLAYER_DPI), defaults, positions, title=title, uid=uid,
+            labels={name: c[0] for name, c in controls.items()}))
     import ipywidgets as w
+    from IPython.display import Image, display
 
-    for c in controls.values():
-        if hasattr(c, "continuous_update"):
-            c.continuous_update = False
-        if hasattr(c, "style"):
-            try:
-                c.style.description_width = "initial"
-            except AttributeError:
-                pass
-        if hasattr(c, "layout"):  # room for the label *and* a track a mouse can use
-            c.layout.width = "100%"
-            c.layout.max_width = "34em"
-    return _explorer_class()(draw, **controls)
-
-
-#: The text a stored explorer output shows where no widget front end renders it.
-EXPLORER_TEXT = "Interactive explorer: run the notebook in Jupyter to move its controls."
-
-
-@functools.cache
-def _explorer_class():
-    """``ipywidgets.interactive`` with a short text form (not a 200-character widget repr)."""
-    import ipywidgets as w
+    draw = make_draw(EXPLORER_DPI)
 
     class Explorer(w.interactive):
-        def __repr__(self):
+        def __repr__(self):  # not a 200-character widget repr
             return EXPLORER_TEXT
 
-    return Explorer
+    def show(**values):
+        for png in rendered_update(draw(**{**defaults, **values})):
+            width = struct.unpack(">I", png[16:20])[0]  # the PNG header's width in pixels
+            display(Image(data=png, format="png", width=round(width * 100 / EXPLORER_DPI)))
+
+    widgets = {}
+    for name, (label, widget, options, _) in controls.items():
+        widgets[name] = c = getattr(w, widget)(
+            value=defaults[name], description=label, style={"description_width": "initial"},
+            layout={"width": "100%", "max_width": "34em"}, **options)
+        if hasattr(c, "continuous_update"):
+            c.continuous_update = False
+    return Explorer(show, **widgets)
 
 
-from ._player import Player, player  # noqa: E402  (uses rendered_update above)
+from ._player import PLAYER_DPI as _PLAYER_DPI, Player, player  # noqa: E402

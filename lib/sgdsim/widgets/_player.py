@@ -1,15 +1,9 @@
-r"""Kernel-free players: an explorer's precomputed frames behind native HTML controls.
+"""Kernel-free players: an explorer's precomputed frames behind native HTML controls.
 
-A static page has no kernel, so an ipywidgets explorer cannot compute there. A
-:class:`Player` precomputes the explorer's pictures -- each control moved over its positions
-while the others stay at their defaults ("one control at a time") -- and shows them behind
-``<input type="range">`` and ``<select>`` controls that swap the visible frame: no kernel, no
-script from another host, keyboard-accessible (arrow keys on a focused control), each control
-labelled with its current value. Frames are PNG images with an adaptive palette (small: a
-page with its players stays within a few MB), each with alt text.
-
-Where the notebook's JavaScript does not run (an untrusted notebook in JupyterLab), the
-player still shows its default frame.
+A static page has no kernel: a :class:`Player` shows frames computed with one control moved
+at a time (the others at their defaults) behind ``<input type="range">`` and ``<select>``
+controls that swap the visible frame. No script from another host; keyboard-accessible;
+palette PNGs with alt text; without JavaScript, the default frame still shows.
 """
 
 from __future__ import annotations
@@ -25,40 +19,32 @@ __all__ = ["Player", "player", "PLAYER_DPI"]
 #: Frame resolution: 100 dpi figures (the book's CSS size) rendered at 1.25x.
 PLAYER_DPI = 125
 
-
-def _compress(png: bytes, colors: int = 128) -> bytes:
-    """The PNG with an adaptive palette of ``colors`` colours (line plots need few)."""
-    from PIL import Image
-
-    im = Image.open(io.BytesIO(png)).convert("RGB")
-    out = io.BytesIO()
-    im.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
-        out, format="PNG", optimize=True)
-    return out.getvalue()
+_SCRIPT = (
+    "<script>(function(){var root=document.getElementById(%s);var m=%s;"
+    "var ctl=root.querySelectorAll('[data-control]');"
+    "function show(k){var i=parseInt(ctl[k].value,10);"
+    "ctl.forEach(function(o,j){if(j!==k){o.value=m.defaults[j];}"
+    "var v=m.labels[j][parseInt(o.value,10)];"
+    "o.parentNode.querySelector('output').textContent=v;"
+    "if(o.type==='range'){o.setAttribute('aria-valuetext',v);}});"
+    "var id=(i===m.defaults[k])?'default':(k+'-'+i);"
+    "root.querySelectorAll('img[data-frame]').forEach(function(im){"
+    "im.hidden=(im.getAttribute('data-frame')!==id);});}"
+    "ctl.forEach(function(o,k){o.addEventListener('input',function(){show(k);});"
+    "o.addEventListener('change',function(){show(k);});});})();</script>")
 
 
 def _label(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 @dataclass
 class Player:
     """Precomputed frames of an explorer and its controls (displays as HTML).
 
-    Attributes
-    ----------
-    title : str
-        What the explorer shows (also the frames' alt text).
-    controls : dict of str -> list
-        Each control's positions, in order.
-    labels : dict of str -> str
-        Each control's label (default: its name).
-    defaults : dict of str -> int
-        Each control's default position (an index into its positions).
-    frames : dict of (str, int) -> bytes
-        The PNG of control ``c`` at position ``i`` (the others at their defaults).
+    ``controls`` maps each control to its positions, ``labels`` to its display name,
+    ``defaults`` to its default position (an index); ``frames[(c, i)]`` is the PNG with
+    control ``c`` at position ``i`` and the others at their defaults.
     """
 
     title: str
@@ -69,31 +55,22 @@ class Player:
     uid: str = "player"
 
     def _frame_id(self, c, i) -> str:
-        if i == self.defaults[c]:
-            return "default"
-        return f"{list(self.controls).index(c)}-{i}"
+        return "default" if i == self.defaults[c] else f"{list(self.controls).index(c)}-{i}"
 
     def _repr_html_(self) -> str:
-        e = html.escape
-        uid = e(self.uid)
-        images, seen = [], set()
-        for c, values in self.controls.items():
-            for i, v in enumerate(values):
-                fid = self._frame_id(c, i)
-                if fid in seen:
-                    continue
-                seen.add(fid)
-                data = base64.b64encode(self.frames[(c, i)]).decode()
-                state = (", ".join(f"{self.labels[k]} = {_label(self.controls[k][self.defaults[k]])}"
-                                   for k in self.controls if k != c))
-                alt = f"{self.title}: {self.labels[c]} = {_label(v)}" + (f" ({state})" if state else "")
-                hidden = "" if fid == "default" else " hidden"
-                images.append(f'<img data-frame="{fid}" src="data:image/png;base64,{data}" '
-                              f'alt="{e(alt)}" style="max-width:100%;height:auto"{hidden}>')
-        rows = []
+        e, uid, images, rows = html.escape, html.escape(self.uid), {}, []
         for k, (c, values) in enumerate(self.controls.items()):
-            cid = f"{uid}-c{k}"
-            d = self.defaults[c]
+            state = ", ".join(f"{self.labels[o]} = {_label(self.controls[o][self.defaults[o]])}"
+                              for o in self.controls if o != c)
+            for i, v in enumerate(values):
+                alt = f"{self.title}: {self.labels[c]} = {_label(v)}" + (
+                    f" ({state})" if state else "")
+                data = base64.b64encode(self.frames[(c, i)]).decode()
+                fid = self._frame_id(c, i)
+                images.setdefault(fid, f'<img data-frame="{fid}" src="data:image/png;base64,'
+                                       f'{data}" alt="{e(alt)}" style="max-width:100%;height:auto"'
+                                       f'{"" if fid == "default" else " hidden"}>')
+            cid, d = f"{uid}-c{k}", self.defaults[c]
             if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
                 ctl = (f'<input type="range" id="{cid}" data-control="{k}" min="0" '
                        f'max="{len(values) - 1}" step="1" value="{d}" '
@@ -107,63 +84,33 @@ class Player:
                         f'<output for="{cid}">{e(_label(values[d]))}</output></div>')
         meta = {"defaults": [self.defaults[c] for c in self.controls],
                 "labels": [[_label(v) for v in vals] for vals in self.controls.values()]}
-        script = (
-            "<script>(function(){"
-            f"var root=document.getElementById({json.dumps(self.uid)});"
-            f"var m={json.dumps(meta)};"
-            "var ctl=root.querySelectorAll('[data-control]');"
-            "function show(k){var i=parseInt(ctl[k].value,10);"
-            "ctl.forEach(function(o,j){if(j!==k){o.value=m.defaults[j];}"
-            "var v=m.labels[j][parseInt(o.value,10)];"
-            "o.parentNode.querySelector('output').textContent=v;"
-            "if(o.type==='range'){o.setAttribute('aria-valuetext',v);}});"
-            "var id=(i===m.defaults[k])?'default':(k+'-'+i);"
-            "root.querySelectorAll('img[data-frame]').forEach(function(im){"
-            "im.hidden=(im.getAttribute('data-frame')!==id);});}"
-            "ctl.forEach(function(o,k){o.addEventListener('input',function(){show(k);});"
-            "o.addEventListener('change',function(){show(k);});});"
-            "})();</script>")
-        return (f'<div class="sgdsim-player" id="{uid}" role="group" '
-                f'aria-label="{e(self.title)}">'
+        return (f'<div class="sgdsim-player" id="{uid}" role="group" aria-label="{e(self.title)}">'
                 f'<div class="sgdsim-player-controls">{"".join(rows)}</div>'
-                f'<p class="sgdsim-player-note">Precomputed explorer: move one control at a '
-                f"time (the others return to their defaults). Run the notebook for the live "
-                f"version.</p>"
-                f'<div class="sgdsim-player-frames">{"".join(images)}</div>{script}</div>')
+                '<p class="sgdsim-player-note">Precomputed explorer: move one control at a time '
+                "(the others return to their defaults). Run the notebook for the live version.</p>"
+                f'<div class="sgdsim-player-frames">{"".join(images.values())}</div>'
+                + _SCRIPT % (json.dumps(self.uid), json.dumps(meta)) + "</div>")
 
     def __repr__(self) -> str:
-        n = len({self._frame_id(c, i) for c in self.controls
-                 for i in range(len(self.controls[c]))})
-        text = f"Explorer (precomputed, {n} frames): {self.title}"
+        text = f"Explorer (precomputed, {self.frame_count()} frames): {self.title}"
         return text if len(text) <= 100 else text[:99] + "…"
 
     def frame_count(self) -> int:
-        return len({self._frame_id(c, i) for c in self.controls
-                    for i in range(len(self.controls[c]))})
+        return len({self._frame_id(c, i) for c, v in self.controls.items() for i in range(len(v))})
 
 
 def player(draw, defaults: dict, controls: dict, *, title: str, labels: dict | None = None,
            uid: str = "player", dpi: float = PLAYER_DPI, colors: int = 128) -> Player:
-    """Precompute an explorer's frames, one control at a time.
+    """Precompute an explorer's frames, one control at a time, as palette PNGs of ``colors``.
 
-    Parameters
-    ----------
-    draw : callable
-        ``draw(**values)``: as registered in ``EXPLORERS`` (returns PNG bytes, a figure,
-        or leaves figures open; see :func:`sgdsim.widgets.rendered_update`).
-    defaults : dict
-        Every keyword ``draw`` takes (the default picture); those in ``controls`` must be
-        one of that control's positions.
-    controls : dict of str -> list
-        The positions of each control (numbers become a range input, anything else a
-        select).
-    title : str
-        What the explorer shows (alt text of the frames).
-    labels : dict, optional
-        Display names of the controls (default: their keywords).
-    uid : str
-        The player's HTML id (unique on its page).
+    ``draw(**values)`` is as registered in ``EXPLORERS`` (PNG bytes, or figures rendered at
+    ``dpi``); ``defaults`` holds every keyword it takes, a control's default being one of
+    its ``controls`` positions (numbers become a range input, anything else a select).
+    ``title`` is the frames' alt text, ``labels`` the controls' display names (default:
+    their keywords), ``uid`` the player's HTML id (unique on its page).
     """
+    from PIL import Image
+
     from . import rendered_update
 
     controls = {c: list(v) for c, v in controls.items()}
@@ -173,18 +120,20 @@ def player(draw, defaults: dict, controls: dict, *, title: str, labels: dict | N
         if defaults[c] not in values:
             raise ValueError(f"the default {c} = {defaults[c]!r} is not one of its positions")
     index = {c: controls[c].index(defaults[c]) for c in controls}
-    frames, default = {}, None
+    frames, made = {}, {}
     for c, values in controls.items():
         for i, v in enumerate(values):
-            if i == index[c] and default is not None:
-                frames[(c, i)] = default
-                continue
-            png = rendered_update(draw(**{**defaults, c: v}), dpi=dpi)
-            if len(png) != 1:
-                raise ValueError(f"an explorer frame must be one picture, got {len(png)}")
-            frames[(c, i)] = _compress(png[0], colors)
-            if i == index[c]:
-                default = frames[(c, i)]
+            key = "default" if i == index[c] else (c, i)
+            if key not in made:
+                png = rendered_update(draw(**{**defaults, c: v}), dpi=dpi)
+                if len(png) != 1:
+                    raise ValueError(f"an explorer frame must be one picture, got {len(png)}")
+                out = io.BytesIO()
+                Image.open(io.BytesIO(png[0])).convert("RGB").quantize(
+                    colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+                ).save(out, format="PNG", optimize=True)
+                made[key] = out.getvalue()
+            frames[(c, i)] = made[key]
     return Player(title=title, controls=controls, labels={c: (labels or {}).get(c, c)
                                                           for c in controls},
                   defaults=index, frames=frames, uid=uid)
