@@ -32,7 +32,7 @@ def test_player_precomputes_one_control_at_a_time():
     assert sorted(calls) == sorted([(1.0, "x"), (0.5, "x"), (2.0, "x"), (1.0, "y")])
     assert p.frame_count() == 4 and p.defaults == {"a": 1, "b": 0}
     html = p._repr_html_()
-    assert html.count("<img") == 4 and html.count(" hidden>") == 3
+    assert html.count("<img") == 4 and html.count(' hidden="hidden">') == 3
     assert '<input type="range" id="t1-c0" data-control="0" min="0" max="2"' in html
     assert "<select" in html and ">y</option>" in html
     assert all(re.search(r'alt="A line: [ab] = ', tag) for tag in re.findall(r"<img[^>]*>", html))

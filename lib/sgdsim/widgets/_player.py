@@ -33,6 +33,10 @@ _SCRIPT = (
     "ctl.forEach(function(o,k){o.addEventListener('input',function(){show(k);});"
     "o.addEventListener('change',function(){show(k);});});})();</script>")
 
+#: Not a bare ``hidden``: JupyterLab's sanitizer (untrusted notebooks) drops attributes with an
+#: empty value, and then every frame would show at once.
+HIDDEN = ' hidden="hidden"'
+
 
 def _label(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
@@ -69,7 +73,7 @@ class Player:
                 fid = self._frame_id(c, i)
                 images.setdefault(fid, f'<img data-frame="{fid}" src="data:image/png;base64,'
                                        f'{data}" alt="{e(alt)}" style="max-width:100%;height:auto"'
-                                       f'{"" if fid == "default" else " hidden"}>')
+                                       f'{"" if fid == "default" else HIDDEN}>')
             cid, d = f"{uid}-c{k}", self.defaults[c]
             if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
                 ctl = (f'<input type="range" id="{cid}" data-control="{k}" min="0" '
