@@ -476,7 +476,8 @@ def test_dark_mode_and_full_screen(driver, server, shots, chapter_page):
 
 @pytest.mark.parametrize("page", [f"chapters/{c}.html" for c in CHAPTERS] + ["chapters/intro.html"])
 def test_phone_width(page, driver, server, shots):
-    """At 390 px the page has no horizontal scroll and its figures fit the screen."""
+    """At 390 px the page has no horizontal scroll, its figures fit the screen, and every
+    player control is on screen, wide enough (a range's track 150 px), and swaps the frame."""
     if page not in PAGES:
         pytest.fail(f"{page} was not built")
     base, _ = server
@@ -498,8 +499,30 @@ def test_phone_width(page, driver, server, shots):
                 return Math.abs(r.height / r.width - i.naturalHeight / i.naturalWidth) > 0.02;
             }).map(i => i.src.slice(-40));""")
         (shots / shot_name(page, "phone_")).write_bytes(full_page_png(driver))
+        # Each player's controls fit the screen and still swap the frame when moved.
+        players = driver.execute_script("""
+            return [...document.querySelectorAll('.sgdsim-player')].map(p => {
+              const shown = () => [...p.querySelectorAll('img[data-frame]')]
+                  .filter(i => i.getClientRects().length).map(i => i.dataset.frame);
+              return [...p.querySelectorAll('[data-control]')].map(o => {
+                const r = o.getBoundingClientRect(), before = shown();
+                if (o.tagName === 'SELECT') { o.selectedIndex = (o.selectedIndex + 1) % o.options.length; }
+                else { o.value = o.value === o.max ? o.min : o.max; }
+                o.dispatchEvent(new Event('input', {bubbles: true}));
+                const after = shown();
+                return {left: r.left, right: r.right, width: r.width, range: o.type === 'range',
+                        swapped: after.length === 1 && after[0] !== before[0]};
+              });
+            });""")
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    for k, controls in enumerate(players):
+        for c, ctl in enumerate(controls):
+            where = f"{page}: player {k}, control {c} at phone width"
+            assert ctl["left"] >= -1 and ctl["right"] <= 391, f"{where}: off screen {ctl}"
+            assert ctl["width"] >= (150 if ctl["range"] else 60), \
+                f"{where}: only {ctl['width']:.0f} px wide"
+            assert ctl["swapped"], f"{where}: moving it did not swap the frame"
     assert overflow <= 1, f"{page}: {overflow}px horizontal overflow at phone width"
     assert not wide, f"{page}: images wider than the phone screen: {wide}"
     assert not squashed, f"{page}: images distorted at phone width: {squashed}"
