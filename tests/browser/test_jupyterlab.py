@@ -310,6 +310,17 @@ def explorer_report(driver, box) -> dict:
     """, box, EXPLORER_TEXT)
 
 
+def wait_for_new_picture(driver, box, pictures, what: str) -> None:
+    """Wait until the explorer's picture is loaded and differs from ``pictures``."""
+    try:
+        wait_for(lambda: (x := explorer_report(driver, box)) and x["images"]
+                 and x["imagesLoaded"] and x["images"] != pictures,
+                 REDRAW_TIMEOUT, "the picture to change")
+    except AssertionError:
+        raise AssertionError(f"{what}, but the picture did not change within "
+                             f"{REDRAW_TIMEOUT:.0f} s") from None
+
+
 def slider_state(driver, slider) -> dict:
     return driver.execute_script("""
         const s = arguments[0];
@@ -471,14 +482,8 @@ def test_chapter_runs_and_explorers_respond(lab, driver, shots, chapter):
             assert after["min"] < after["now"] < after["max"], (
                 f"{what}: dragged to {after['now']} (readout {after['readout']}), not strictly "
                 f"between {after['min']} and {after['max']}")
-            try:
-                wait_for(lambda: (x := explorer_report(driver, box)) and x["images"]
-                         and x["imagesLoaded"] and x["images"] != pictures,
-                         REDRAW_TIMEOUT, "the picture to change")
-            except AssertionError:
-                raise AssertionError(f"{what}: moved {before['readout']} -> {after['readout']} "
-                                     f"but the picture did not change within "
-                                     f"{REDRAW_TIMEOUT:.0f} s") from None
+            wait_for_new_picture(driver, box, pictures, f"{what}: moved {before['readout']} -> "
+                                 f"{after['readout']}")
             moved.append(f"{before['label'].strip()} {before['readout']}->{after['readout']} "
                          f"(track {after['track'][1]:.0f} px)")
             sliders_moved += 1
@@ -491,13 +496,7 @@ def test_chapter_runs_and_explorers_respond(lab, driver, shots, chapter):
             new = next(o.text for o in menu.options if o.text != old)
             pictures = explorer_report(driver, box)["images"]
             menu.select_by_visible_text(new)
-            try:
-                wait_for(lambda: (x := explorer_report(driver, box)) and x["images"]
-                         and x["imagesLoaded"] and x["images"] != pictures,
-                         REDRAW_TIMEOUT, "the picture to change")
-            except AssertionError:
-                raise AssertionError(f"{where}: dropdown {old!r} -> {new!r} did not change the "
-                                     f"picture within {REDRAW_TIMEOUT:.0f} s") from None
+            wait_for_new_picture(driver, box, pictures, f"{where}: dropdown {old!r} -> {new!r}")
             moved.append(f"dropdown {old}->{new}")
         explorers.append({"cell": index, "controls": len(rep["controls"]),
                           "sliders": len(sliders), "dropdowns": rep["dropdowns"],

@@ -5,8 +5,7 @@ no console error and without asking any host but the local server for anything (
 MathJax typeset all math and no raw TeX is visible; every image loaded and has alt text; every
 internal link resolves; notebook pages have launch (Binder, Colab, Live Code) and download buttons
 with well-formed URLs and hide the setup cell; widget explorers show a "launch to interact" note
-instead of dead controls; kernel-free players (matplotlib JavaScript animations) respond to their
-buttons and slider, and explorer players (precomputed frames) to every control; a chapter page
+instead of dead controls; explorer players (precomputed frames) respond to every control; a chapter page
 weighs at most 3 MB. A screenshot of every page (and phone-width ones of the chapters) is saved
 under ``_build/screenshots/``.
 """
@@ -317,47 +316,6 @@ def test_widgets_show_a_launch_note_not_dead_controls(visit, driver):
         assert "Interactive explorer" in note.text
         link = note.find_element("css selector", "a").get_attribute("href")
         assert link == binder, f"{visit.page}: launch note links to {link}, expected {binder}"
-
-
-def test_players_respond_to_clicks(visit, driver):
-    """Each kernel-free player (matplotlib JS animation) changes frame on step, slider, play."""
-    ensure(driver, visit)
-    players = driver.find_elements("css selector", ".animation")
-    if not players:
-        pytest.skip("no kernel-free player on this page")
-    for k, player in enumerate(players):
-        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", player)
-        img = player.find_element("css selector", "img")
-        slider = player.find_element("css selector", "input[type=range]")
-        frames = int(slider.get_attribute("max")) + 1
-        assert frames > 1, f"{visit.page}: player {k} has a single frame"
-
-        def frame():
-            return img.get_attribute("src"), int(slider.get_attribute("value"))
-
-        src0, i0 = frame()
-        assert src0.startswith("data:image/") and img.get_property("naturalWidth") > 0
-        player.find_element("css selector", "button[title='Next frame']").click()
-        src1, i1 = frame()
-        assert (src1, i1) != (src0, i0) and i1 == (i0 + 1) % frames, \
-            f"{visit.page}: player {k}: 'Next frame' did not advance ({i0} -> {i1})"
-        # Drag the slider to the last frame.
-        driver.execute_script(
-            "arguments[0].value = arguments[0].max;"
-            "arguments[0].dispatchEvent(new Event('input', {bubbles: true}))", slider)
-        src2, i2 = frame()
-        assert i2 == frames - 1 and src2 != src1, f"{visit.page}: player {k}: slider did nothing"
-        # Play for a moment, then pause: the frame moves on its own.
-        player.find_element("css selector", "button[title='First frame']").click()
-        before = frame()
-        player.find_element("css selector", "button[title='Play']").click()
-        deadline = time.monotonic() + 5
-        while frame() == before and time.monotonic() < deadline:
-            time.sleep(0.05)
-        player.find_element("css selector", "button[title='Pause']").click()
-        assert frame() != before, f"{visit.page}: player {k}: 'Play' did not animate"
-        icons = player.find_elements("css selector", ".anim-buttons svg, .anim-buttons i")
-        assert icons, f"{visit.page}: player {k}: its buttons have no icons"
 
 
 def test_explorer_players_respond_to_their_controls(visit, driver):
