@@ -20,6 +20,10 @@ __all__ = ["HESSIAN", "RULES", "RMSPROP_FACTOR_09", "CloudResult", "stationary_c
            "draw_cloud", "CloudFigure", "rmsprop_explorer"]
 
 
+#: The explorer's starting controls (its seed is passed apart).
+DEFAULTS = {"sigma_x": 0.5, "sigma_y": 2.0, "lr": 0.02, "rule": "RMSProp"}
+
+
 def draw_cloud(ax, res: CloudResult, *, limit=None, legend=True, title=True, mathtext=True,
                stats=True) -> list:
     r"""Draw a :class:`CloudResult` on ``ax`` and return the artists: the cloud (at most
@@ -78,7 +82,7 @@ def rmsprop_explorer(rng=0):
     """Sliders for σx, σy, η′ and a rule chooser, redrawing :class:`CloudFigure`."""
     return explorer(
         lambda dpi: live(CloudFigure, dpi),
-        {"sigma_x": 0.5, "sigma_y": 2.0, "lr": 0.02, "rule": "RMSProp", "rng": rng},
+        dict(DEFAULTS, rng=rng),
         {"sigma_x": ("σx", "FloatSlider", dict(min=0.5, max=2.0, step=0.1),
                      [0.5, 0.75, 1.0, 1.5, 2.0]),
          "sigma_y": ("σy", "FloatSlider", dict(min=0.5, max=2.0, step=0.1), [0.5, 1.0, 1.5, 2.0]),
@@ -93,7 +97,7 @@ def rmsprop_explorer(rng=0):
 EXPLORERS = {
     "stationary_cloud": (
         live(CloudFigure),
-        {"sigma_x": 0.5, "sigma_y": 2.0, "lr": 0.02, "rule": "RMSProp", "rng": 0},
+        dict(DEFAULTS, rng=0),
         [{"sigma_x": float(sx), "sigma_y": float(sy), "lr": float(lr), "rule": rule}
          for (sx, sy, lr), rule in zip(zip(np.linspace(0.5, 2.0, 20), np.linspace(2.0, 0.5, 20),
                                            np.linspace(0.01, 0.05, 20)), list(RULES) * 7)],

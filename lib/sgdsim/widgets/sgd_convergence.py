@@ -99,13 +99,17 @@ def draw_sgd_vs_flow(problem, phi0, lr, batch_size=1, *, rng, **setup):
         lr=lr, batch_size=batch_size, rng=rng).fig
 
 
+#: The SGD-vs-flow explorer's starting controls (its seed is passed apart).
+SGD_DEFAULTS = {"lr": 0.1, "batch_size": 1}
+
+
 def sgd_explorer(problem, phi0, *, rng=0, **setup):
     """Sliders for the rate and batch size of :class:`SgdFlowFigure` (seed ``rng`` each time)."""
     limit = problem.max_stable_lr() if isinstance(problem, Quadratic) else 1.0
     lr_max = float(np.round(0.9 * min(limit, 10.0), 2))
     return explorer(
         lambda dpi: live(SgdFlowFigure, dpi, problem=problem, phi0=phi0, **setup),
-        {"lr": 0.1, "batch_size": 1, "rng": rng},
+        dict(SGD_DEFAULTS, rng=rng),
         {"lr": ("rate η", "FloatLogSlider", dict(base=10, min=np.log10(0.05), step=0.05,
                 max=np.log10(lr_max), readout_format=".3f"),
                 np.geomspace(0.05, lr_max, 7).round(3).tolist()),
@@ -209,7 +213,7 @@ EXPLORERS = {
     "sgd_vs_flow": (
         lazily(lambda: live(SgdFlowFigure, problem=convergence.quadratic_problem(),
                             phi0=np.array(convergence.QUADRATIC_START), chains=150)),
-        {"lr": 0.1, "batch_size": 1, "rng": 0},
+        dict(SGD_DEFAULTS, rng=0),
         [{"lr": float(lr), "batch_size": b}
          for lr, b in zip(np.geomspace(0.05, 0.5, 20), [1, 2, 4, 8, 16, 32] * 4)],
     ),
