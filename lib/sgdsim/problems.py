@@ -225,15 +225,18 @@ class LinearRegression(_FiniteSum):
     def sample_grad(self, phi, batch_size, rng, idx=None) -> np.ndarray:
         phi = self._phi(phi)
         idx = self._indices(phi, batch_size, rng, idx)
+        if idx.shape[-1] == 1:
+            # g = x r in place in the fresh copy of the rows (the einsum below would add the
+            # products to +0: an exactly zero component could differ in its sign)
+            i = idx[..., 0]
+            g = self.X.take(i, axis=0)  # (..., dim)
+            r = np.einsum("...i,...i->...", g, phi)
+            r -= self.y.take(i)
+            g *= r[..., None]
+            return g
         xb = self.X.take(idx, axis=0)  # (..., B, dim)
         r = np.einsum("...bi,...i->...b", xb, phi)
         r -= self.y.take(idx)
-        if idx.shape[-1] == 1:
-            # g = x r in place in the fresh copy xb (the einsum below would add the
-            # products to +0: an exactly zero component could differ in its sign)
-            g = xb[..., 0, :]
-            g *= r
-            return g
         g = np.einsum("...bi,...b->...i", xb, r)
         g /= idx.shape[-1]
         return g
