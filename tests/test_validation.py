@@ -3,19 +3,19 @@
 import numpy as np
 import pytest
 
-from sgdsim._validation import as_increasing_grid, as_positive_float
+from sgdsim._validation import as_increasing_grid, as_rate
 
 
 @pytest.mark.parametrize("value", [1, 0.5, np.float32(2.0), np.array(3.0)])
-def test_as_positive_float_accepts_positive_numbers(value):
-    out = as_positive_float(value, "x")
+def test_as_rate_accepts_positive_numbers(value):
+    out = as_rate(value, "x")
     assert isinstance(out, float) and out == float(value)
 
 
 @pytest.mark.parametrize("value", [0, -1.0, np.nan, np.inf, -np.inf])
-def test_as_positive_float_rejects_zero_negative_and_non_finite(value):
-    with pytest.raises(ValueError, match=r"temperature must be a finite number > 0, got"):
-        as_positive_float(value, "temperature")
+def test_as_rate_rejects_zero_negative_and_non_finite(value):
+    with pytest.raises(ValueError, match=r"temperature must be (> 0|finite \(not NaN or infinite\)), got"):
+        as_rate(value, "temperature")
 
 
 def test_as_increasing_grid_accepts_and_returns_a_float_array():

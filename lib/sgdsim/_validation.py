@@ -27,14 +27,6 @@ def as_generator(rng) -> np.random.Generator:
     )
 
 
-def as_positive_float(value, name: str) -> float:
-    """``value`` as a finite float > 0."""
-    v = float(value)
-    if not (np.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return v
-
-
 def as_increasing_grid(value, name: str, *, min_size: int, unit: str = "points") -> np.ndarray:
     """``value`` as a finite, strictly increasing 1-D array of >= ``min_size`` entries."""
     grid = as_finite_array(value, name, ndim=1)
@@ -153,7 +145,8 @@ def as_nonnegative(value, name: str) -> np.ndarray:
 
 def as_rate(lr, name: str = "lr", *, positive: bool = True, below: float | None = None,
             why: str = "") -> float:
-    """One rate (or time step): finite, > 0 (>= 0 if not ``positive``), below ``below``.
+    """One number (a rate, time step, temperature...): finite, > 0 (>= 0 if not ``positive``),
+    below ``below``.
 
     ``why`` says what the limit ``below`` is.
     """
@@ -162,7 +155,7 @@ def as_rate(lr, name: str = "lr", *, positive: bool = True, below: float | None 
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be one number, got {lr!r}") from None
     if not np.isfinite(eta):
-        raise ValueError(f"{name} must be finite, got {lr!r}")
+        raise ValueError(f"{name} must be finite (not NaN or infinite), got {lr!r}")
     if positive and not eta > 0:
         raise ValueError(f"{name} must be > 0, got {lr!r}")
     if not positive and eta < 0:

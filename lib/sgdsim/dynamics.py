@@ -20,7 +20,6 @@ from ._validation import (
     as_finite_array,
     as_generator,
     as_nonnegative,
-    as_positive_float,
     as_positive_int,
     as_rate,
     as_rates,
@@ -330,7 +329,7 @@ def stationary_samples(problem, lr, *, chains, rng, run_time, burn_in=None, reco
             raise ValueError("the Hessian at the minimizer is not positive definite: give "
                              "burn_in= explicitly")
         burn_in = 8.0 / float(lam[0])
-    run_time = as_positive_float(run_time, "run_time")
+    run_time = as_rate(run_time, "run_time")
     burn_in = float(as_nonnegative(burn_in, "burn_in"))
     records = (int(min(2000, max(20, math.ceil(2.0 * run_time * float(lam[-1])))))
                if records is None else as_positive_int(records, "records"))

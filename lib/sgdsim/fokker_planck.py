@@ -25,8 +25,8 @@ import numpy as np
 from ._validation import (
     as_finite_array,
     as_increasing_grid,
-    as_positive_float,
     as_positive_int,
+    as_rate,
 )
 from .problems import noise_var_1d
 
@@ -62,7 +62,7 @@ class FokkerPlanck1D:
 
     def __init__(self, potential, edges, diffusion):
         edges = as_increasing_grid(edges, "edges", min_size=4, unit="entries (3 cells)")
-        d = as_positive_float(diffusion, "diffusion")
+        d = as_rate(diffusion, "diffusion")
         self.edges = edges
         self.centers = 0.5 * (edges[1:] + edges[:-1])
         self.widths = np.diff(edges)

@@ -17,7 +17,6 @@ from ._validation import (
     as_generator,
     as_increasing_grid,
     as_nonnegative,
-    as_positive_float,
     as_positive_int,
     as_rate,
 )
@@ -70,7 +69,7 @@ def gibbs_density(loss, grid, temperature):
     The grid must cover the mass (a few :math:`\sqrt{T/\mathcal L''}` past the wells).
     """
     grid, values = _loss_on_grid(loss, grid)
-    w, z = _gibbs_weights(values, grid, as_positive_float(temperature, "temperature"))
+    w, z = _gibbs_weights(values, grid, as_rate(temperature, "temperature"))
     return w / z
 
 

@@ -25,8 +25,8 @@ from ._validation import (
     as_finite_array,
     as_generator,
     as_nonnegative,
-    as_positive_float,
     as_positive_int,
+    as_rate,
     as_symmetric_psd,
     sym_sqrt,
 )
@@ -429,8 +429,8 @@ def double_well(barrier: float = 1.0, width: float = 1.0, tilt: float = 0.0,
     ``barrier`` :math:`h > 0`, ``width`` :math:`w > 0` (wells near :math:`\pm w`), ``tilt``
     :math:`c` (for :math:`c > 0` the left well is deeper), ``noise_var`` :math:`\sigma^2 \ge 0`.
     """
-    as_positive_float(barrier, "barrier")
-    as_positive_float(width, "width")
+    as_rate(barrier, "barrier")
+    as_rate(width, "width")
     if not np.isfinite(tilt):
         raise ValueError(f"tilt must be finite, got {tilt!r}")
     as_nonnegative(noise_var, "noise_var")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_positive_float
+from ._validation import as_rate
 
 __all__ = ["constant", "step_drops", "inverse_time"]
 
@@ -19,7 +19,7 @@ class constant:
     lr: float
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", as_positive_float(self.lr, "lr"))
+        object.__setattr__(self, "lr", as_rate(self.lr, "lr"))
 
     def __call__(self, k):
         return np.full(np.shape(k), self.lr)
@@ -35,7 +35,7 @@ class step_drops:
     milestones: tuple = field(default=())
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", as_positive_float(self.lr, "lr"))
+        object.__setattr__(self, "lr", as_rate(self.lr, "lr"))
         if not (np.isfinite(self.factor) and self.factor > 1):
             raise ValueError(f"factor must be > 1 (a drop), got {self.factor!r}")
         m = tuple(int(x) for x in self.milestones)
@@ -56,8 +56,8 @@ class inverse_time:
     tau: float
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", as_positive_float(self.lr, "lr"))
-        object.__setattr__(self, "tau", as_positive_float(self.tau, "tau"))
+        object.__setattr__(self, "lr", as_rate(self.lr, "lr"))
+        object.__setattr__(self, "tau", as_rate(self.tau, "tau"))
 
     def __call__(self, k):
         return self.lr / (1.0 + np.asarray(k, dtype=float) / self.tau)

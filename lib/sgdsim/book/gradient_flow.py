@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_chains, as_finite_array, as_positive_int
+from .._validation import as_chains, as_finite_array, as_positive_int, as_rate
 from ..datasets import breast_cancer
 from ..dynamics import Trajectory, gradient_descent, gradient_flow
 from ..problems import LogisticRegression, Quadratic
@@ -52,9 +52,7 @@ def compare_with_flow(problem, phi0, lr, steps, *, chains=None, record_every=1,
 def _ladder_errors(problem, phi0, t_end, n_steps, flow_problem, rtol, atol, method):
     r""":math:`\max_k \|\Phi_k - \tilde\Phi(t_k)\|` for :math:`N` steps of :math:`\eta = T/N`,
     :math:`N` in ``n_steps``, :math:`\tilde\Phi` the flow of ``flow_problem(eta)``."""
-    t_end = float(as_finite_array(t_end, "t_end", ndim=0))
-    if not t_end > 0:
-        raise ValueError(f"t_end must be > 0, got {t_end:g}")
+    t_end = as_rate(t_end, "t_end")
     ns = np.atleast_1d(np.asarray(n_steps))
     if ns.ndim != 1 or ns.size == 0 or not np.issubdtype(ns.dtype, np.integer):
         raise TypeError(f"n_steps must be a non-empty sequence of integers, got {n_steps!r}")
@@ -218,9 +216,7 @@ class ModifiedLoss:
 
 def modified_loss(problem, lr, coef=0.25) -> ModifiedLoss:
     """The :class:`ModifiedLoss` of ``problem`` at rate ``lr`` > 0."""
-    lr = float(as_finite_array(lr, "lr", ndim=0))
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr:g}")
+    lr = as_rate(lr)
     return ModifiedLoss(problem, lr, float(coef))
 
 

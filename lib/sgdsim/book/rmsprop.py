@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_finite_array, as_generator, as_positive_int
+from .._validation import as_finite_array, as_generator, as_positive_int, as_rate
 from ..dynamics import Trajectory, iterate_map, sgd
 from ..estimators import Estimate, chain_mean, virial_matrix
 from ..laws import sgd_stationary_cov
@@ -182,9 +182,7 @@ def stationary_cloud(sigma_x, sigma_y, lr, rule, *, rng, chains=300, hessian=HES
     h = np.asarray(hessian, dtype=float)
     if not (np.all(np.isfinite(sigma)) and np.all(sigma > 0)):
         raise ValueError(f"sigma_x and sigma_y must be > 0, got {sigma_x!r}, {sigma_y!r}")
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be > 0, got {lr!r}")
-    lr = float(lr)
+    lr = as_rate(lr)
     if rule == "SGD":
         pre, scales = None, np.ones(2)
     elif rule == "η/σ²":

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_finite_array, as_generator, as_positive_int
+from .._validation import as_finite_array, as_generator, as_positive_int, as_rate
 from ..datasets import breast_cancer, train_validation_split
 from ..dynamics import sgd, stationary_samples
 from ..estimators import Estimate, chain_mean, weighted_fit
@@ -139,9 +139,7 @@ def train_with_drops(train, validation, phi0, lr, factor, milestones, epochs, *,
     n = getattr(train, "n", None)
     if n is None:
         raise TypeError("train must be a finite-sum problem (with n examples) to count epochs")
-    epochs = float(as_finite_array(epochs, "epochs", ndim=0))
-    if not epochs > 0:
-        raise ValueError(f"epochs must be > 0, got {epochs!r}")
+    epochs = as_rate(epochs, "epochs")
     ms = tuple(float(m) for m in np.atleast_1d(as_finite_array(milestones, "milestones",
                                                                  ndim=(0, 1), allow_empty=True)))
     if any(not 0 < m < epochs for m in ms) or list(ms) != sorted(set(ms)):

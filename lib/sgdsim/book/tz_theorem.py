@@ -351,9 +351,7 @@ def with_curvature(problem, h) -> Quadratic:
     optimum: minimizers moved to :math:`\bar a + (a_i - \bar a)\,h_0/h`, so the same slope."""
     if not (isinstance(problem, Quadratic) and problem.dim == 1):
         raise TypeError("with_curvature needs a 1-D Quadratic problem")
-    h = float(h)
-    if not (math.isfinite(h) and h > 0):
-        raise ValueError(f"the curvature h must be finite and > 0, got {h!r}")
+    h = as_rate(h, "the curvature h")
     a = problem.centers[:, 0]
     return Quadratic(a.mean() + (a - a.mean()) * float(problem.H[0, 0]) / h, h)
 

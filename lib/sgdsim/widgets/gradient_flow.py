@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validation import as_finite_array, as_positive_int
+from .._validation import as_finite_array, as_positive_int, as_rate
 from ..dynamics import DivergenceError, gradient_descent, gradient_flow
 from ..plotting import PALETTE, unicode_log_ticks
 from ..book import gradient_flow as chapter
@@ -74,9 +74,7 @@ def make_scene(problem, phi0, t_end, xlim, ylim, *, name="", n_grid=121, n_level
     if dim != 2:
         raise ValueError(f"make_scene needs a 2-D problem, got dim={dim}")
     phi0 = as_finite_array(phi0, "phi0", shape=(2,))
-    t_end = float(as_finite_array(t_end, "t_end", ndim=0))
-    if not t_end > 0:
-        raise ValueError(f"t_end must be > 0, got {t_end:g}")
+    t_end = as_rate(t_end, "t_end")
     xlim, ylim = _interval(xlim, "xlim"), _interval(ylim, "ylim")
     n_grid, n_levels, n_flow = (as_positive_int(n, label, minimum=m) for n, label, m in (
         (n_grid, "n_grid", 10), (n_levels, "n_levels", 2), (n_flow, "n_flow", 2)))
@@ -97,9 +95,7 @@ def gd_path(scene: Scene, lr: float, *, max_steps: int = MAX_STEPS):
     Runs :math:`\min(\lceil T/\eta\rceil, \text{max\_steps})` steps. A run that blows up
     is shown, not refused: while the iterates pass ``1e150`` the number of steps is halved.
     """
-    lr = float(as_finite_array(lr, "lr", ndim=0))
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr:g}")
+    lr = as_rate(lr)
     steps = int(min(np.ceil(scene.t_end / lr - 1e-9), as_positive_int(max_steps, "max_steps")))
     while True:
         try:
