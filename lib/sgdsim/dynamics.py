@@ -36,6 +36,7 @@ __all__ = [
     "langevin",
     "stationary_samples",
     "iterate_map",
+    "joint_flow",
 ]
 
 #: Largest recorded trajectory, in bytes, before a run refuses to start.
@@ -275,34 +276,54 @@ def langevin(problem, phi0, lr, t_end, dt, *, chains=None, rng, batch_size=1,
     return Trajectory(phi=traj.phi, time=traj.step * dt, step=traj.step)
 
 
-def gradient_flow(problem, phi0, times, *, chains=None, rtol=1e-10, atol=1e-12,
-                  method="DOP853") -> Trajectory:
-    r"""Solve the gradient-flow ODE :math:`\dot\Phi(t) = -g(\Phi(t))`, :math:`\Phi(0) = \Phi_0`.
+def joint_flow(problem, phi, times, *, rtol, atol, method="DOP853", extra=None,
+               where="gradient_flow"):
+    r"""The gradient flow :math:`\dot\Phi = -g(\Phi)` from ``phi`` (..., dim), solved in one
+    adaptive run with :math:`\dot Y = F(t, \Phi, g(\Phi), Y)`, :math:`Y(0) = 0`, if
+    ``extra = (shape, F)`` (e.g. a variational or a covariance equation along the flow).
 
-    All chains at once by :func:`scipy.integrate.solve_ivp` (``method``: Dormand--Prince 8(5,3)
-    by default, ``"Radau"`` for stiff problems) with tolerances ``rtol``, ``atol``; ``times``
-    are the non-decreasing save times :math:`\ge 0`; ``step`` is ``-1``.
+    ``times`` are the non-decreasing save times :math:`\ge 0`; ``method``, ``rtol``, ``atol``
+    go to :func:`scipy.integrate.solve_ivp`. Returns ``(Phi, Y)`` with a leading axis over
+    ``times`` (``Y`` is ``None`` without ``extra``).
     """
     from scipy.integrate import solve_ivp
 
     times = as_finite_array(times, "times", ndim=1)
     if times[0] < 0 or np.any(np.diff(times) < 0):
         raise ValueError("times must be >= 0 and non-decreasing")
+    shape, f = ((0,), None) if extra is None else extra
+    n = phi.size
+    y0 = np.concatenate([phi.ravel(), np.zeros(shape).ravel()])
+    if times[-1] == 0:
+        y = np.repeat(y0[None], times.size, axis=0)
+    else:
+        def rhs(t, y):
+            p = y[:n].reshape(phi.shape)
+            g = problem.grad(p)
+            if f is None:
+                return -g.ravel()
+            return np.concatenate([-g.ravel(), f(t, p, g, y[n:].reshape(shape)).ravel()])
+
+        sol = solve_ivp(rhs, (0.0, float(times[-1])), y0, method=method, t_eval=times,
+                        rtol=rtol, atol=atol)
+        if not sol.success:
+            raise RuntimeError(f"{where}: the ODE solver failed: {sol.message}")
+        y = sol.y.T
+    flow = y[:, :n].reshape((times.size,) + phi.shape)
+    return flow, None if f is None else y[:, n:].reshape((times.size,) + tuple(shape))
+
+
+def gradient_flow(problem, phi0, times, *, chains=None, rtol=1e-10, atol=1e-12,
+                  method="DOP853") -> Trajectory:
+    r"""Solve the gradient-flow ODE :math:`\dot\Phi(t) = -g(\Phi(t))`, :math:`\Phi(0) = \Phi_0`.
+
+    All chains at once by :func:`joint_flow` (``method``: Dormand--Prince 8(5,3) by default,
+    ``"Radau"`` for stiff problems) with tolerances ``rtol``, ``atol``; ``times`` are the
+    non-decreasing save times :math:`\ge 0`; ``step`` is ``-1``.
+    """
+    times = as_finite_array(times, "times", ndim=1)
     phi = as_chains(phi0, problem.dim, chains)
-    shape = phi.shape
-    t_final = float(times[-1])
-    if t_final == 0:
-        return Trajectory(phi=np.repeat(phi[None], times.size, axis=0), time=times,
-                          step=np.full(times.size, -1))
-
-    def rhs(t, y):
-        return -problem.grad(y.reshape(shape)).ravel()
-
-    sol = solve_ivp(rhs, (0.0, t_final), phi.ravel(), method=method, t_eval=times,
-                    rtol=rtol, atol=atol)
-    if not sol.success:
-        raise RuntimeError(f"gradient_flow: the ODE solver failed: {sol.message}")
-    out = sol.y.T.reshape((times.size,) + shape)
+    out, _ = joint_flow(problem, phi, times, rtol=rtol, atol=atol, method=method)
     if not np.all(np.isfinite(out)):
         raise DivergenceError("gradient_flow produced non-finite values")
     return Trajectory(phi=out, time=times, step=np.full(times.size, -1))

@@ -30,6 +30,7 @@ from ._validation import (
     as_symmetric_psd,
     sym_sqrt,
 )
+from .dynamics import joint_flow
 
 __all__ = [
     "Moments",
@@ -320,29 +321,16 @@ def linear_noise_cov(problem, phi0, times, *, lr, batch_size=1, rtol=1e-9, atol=
     so :math:`E\|\Phi(t) - \bar\Phi(t)\|^2 = \operatorname{tr} C(t)\,(1 + O(\eta))`. Returns
     :class:`Moments`: the path (m, dim) and ``cov`` at the non-decreasing ``times``.
     """
-    from scipy.integrate import solve_ivp
-
     eta = as_rate(lr)
     b = as_positive_int(batch_size, "batch_size")
     phi0 = as_finite_array(phi0, "phi0", shape=(problem.dim,))
-    times = as_finite_array(times, "times", ndim=1)
-    if times[0] < 0 or np.any(np.diff(times) < 0):
-        raise ValueError("times must be >= 0 and non-decreasing")
     d = problem.dim
 
-    def rhs(t, y):
-        m, c = y[:d], y[d:].reshape(d, d)
+    def cov_rate(t, m, g, c):
         h = np.asarray(problem.hessian(m)).reshape(d, d)
         s = np.asarray(problem.noise_cov(m)).reshape(d, d)
-        dc = -h @ c - c @ h + eta * s / b
-        return np.r_[-problem.grad(m), dc.ravel()]
+        return -h @ c - c @ h + eta * s / b
 
-    if times[-1] == 0:
-        return Moments(np.repeat(phi0[None], times.size, 0), np.zeros((times.size, d, d)))
-    y0 = np.r_[phi0, np.zeros(d * d)]
-    sol = solve_ivp(rhs, (0.0, float(times[-1])), y0, t_eval=times, rtol=rtol, atol=atol,
-                    method="DOP853")
-    if not sol.success:
-        raise RuntimeError(f"linear_noise_cov: the ODE solver failed: {sol.message}")
-    y = sol.y.T
-    return Moments(y[:, :d], _sym(y[:, d:].reshape(-1, d, d)))
+    path, cov = joint_flow(problem, phi0, times, rtol=rtol, atol=atol, extra=((d, d), cov_rate),
+                           where="linear_noise_cov")
+    return Moments(path, _sym(cov))

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_chains, as_finite_array, as_positive_int, as_rate
+from .._validation import as_chains, as_positive_int, as_rate
 from ..datasets import breast_cancer
-from ..dynamics import Trajectory, gradient_descent, gradient_flow
+from ..dynamics import Trajectory, gradient_descent, gradient_flow, joint_flow
 from ..problems import LogisticRegression, Quadratic
 
 __all__ = ["FlowComparison", "compare_with_flow", "euler_global_errors", "euler_error_function",
@@ -114,35 +114,18 @@ def error_constant(problem, phi0, t_end, *, order=1, rate=None, points=4001) -> 
 def _error_function(problem, phi0, times, forcing, where, rtol, atol, method) -> np.ndarray:
     r"""Solve :math:`\dot E = -H(\Phi)E + F`, :math:`E(0) = 0`, jointly with the flow;
     ``forcing(t, phi, g, h)`` returns :math:`F` (chains, dim)."""
-    from scipy.integrate import solve_ivp
-
-    times = as_finite_array(times, "times", ndim=1)
-    if times[0] < 0 or np.any(np.diff(times) < 0):
-        raise ValueError("times must be >= 0 and non-decreasing")
     phi = as_chains(phi0, problem.dim, None)
-    shape = phi.shape
     try:
         problem.hessian(phi)
     except NotImplementedError as exc:
         raise ValueError(f"{where} needs the problem's Hessian: {exc}") from None
-    if times[-1] == 0:
-        return np.zeros((times.size,) + shape)
-    n = phi.size
 
-    def rhs(t, y):
-        p = y[:n].reshape(shape)
-        e = y[n:].reshape(shape)
-        g = problem.grad(p)
+    def error_rate(t, p, g, e):
         h = problem.hessian(p)
-        de = -np.einsum("cij,cj->ci", h, e) + forcing(t, p, g, h)
-        return np.concatenate([-g.ravel(), de.ravel()])
+        return -np.einsum("cij,cj->ci", h, e) + forcing(t, p, g, h)
 
-    y0 = np.concatenate([phi.ravel(), np.zeros(n)])
-    sol = solve_ivp(rhs, (0.0, float(times[-1])), y0, method=method, t_eval=times,
-                    rtol=rtol, atol=atol)
-    if not sol.success:
-        raise RuntimeError(f"{where}: the ODE solver failed: {sol.message}")
-    return sol.y[n:].T.reshape((times.size,) + shape)
+    return joint_flow(problem, phi, times, rtol=rtol, atol=atol, method=method,
+                      extra=(phi.shape, error_rate), where=where)[1]
 
 
 def loss_rate_deviation(problem, phi0, t_end, delta, *, rtol=1e-12, atol=1e-14):
