@@ -79,10 +79,10 @@ def format_value(value: float, stderr: float | None = None, sig: int = 3) -> str
     """
     value = float(value)
     if stderr is not None and stderr > 0 and math.isfinite(stderr):
-        d = _decimals_for(stderr)
-        if d > _MAX_FIXED_DECIMALS or abs(value) >= 1e6:
+        shown = _fixed(value, stderr)
+        if shown is None:
             return f"{_sci_to(value, stderr)} ± {_sci(stderr, 2)}"
-        return f"{value:.{d}f} ± {stderr:.{d}f}"
+        return f"{shown} ± {stderr:.{_decimals_for(stderr)}f}"
     if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
         return _sci(value, sig)
     return f"{value:.{sig}g}"

@@ -78,17 +78,16 @@ def _sym(m):
     return 0.5 * (m + np.swapaxes(m, -1, -2))
 
 
+def _sandwich(m, r):
+    """R M R (symmetrized), or M when R is None: to and from the variables of P = R^2."""
+    return m if r is None else _sym(r @ m @ r)
+
+
 def _tilde(hessian, noise_cov, preconditioner, definite=True):
     """(H, R, H~, Sigma~): checked H, R = P^(1/2) (or None), RHR and R Sigma R."""
     h, s = _matrices(hessian, noise_cov, definite=definite)
     r = _root(preconditioner, h.shape[0])
-    if r is None:
-        return h, r, h, s
-    return h, r, _sym(r @ h @ r), _sym(r @ s @ r)
-
-
-def _back(c, r):
-    return c if r is None else _sym(r @ c @ r)
+    return h, r, _sandwich(h, r), _sandwich(s, r)
 
 
 def stability_limit(hessian, preconditioner=None) -> float:
@@ -98,7 +97,7 @@ def stability_limit(hessian, preconditioner=None) -> float:
     """
     h = as_symmetric_psd(np.atleast_2d(hessian), "hessian")
     r = _root(preconditioner, h.shape[0])
-    lam = np.linalg.eigvalsh(h if r is None else _sym(r @ h @ r))[-1]
+    lam = np.linalg.eigvalsh(_sandwich(h, r))[-1]
     if lam <= 0:
         raise ValueError("the (preconditioned) Hessian has no positive eigenvalue")
     return float(2.0 / lam)
@@ -120,7 +119,7 @@ def sgd_stationary_cov(hessian, noise_cov, lr, batch_size=1, *, preconditioner=N
     b = as_positive_int(batch_size, "batch_size")
     a = np.eye(h.shape[0]) - eta * ht
     c = solve_discrete_lyapunov(a, eta**2 * st / b)
-    return _back(_sym(c), r)
+    return _sandwich(_sym(c), r)
 
 
 def langevin_stationary_cov(hessian, noise_cov, lr, batch_size=1, *, preconditioner=None):
@@ -139,7 +138,7 @@ def langevin_stationary_cov(hessian, noise_cov, lr, batch_size=1, *, preconditio
     eta = as_rate(lr, positive=False)
     b = as_positive_int(batch_size, "batch_size")
     c = solve_continuous_lyapunov(ht, eta * st / b)
-    return _back(_sym(c), r)
+    return _sandwich(_sym(c), r)
 
 
 def excess_loss(hessian, cov, mean=None) -> float:
