@@ -112,8 +112,8 @@ def as_chains(phi0, dim: int, chains=None) -> np.ndarray:
 
 
 def as_symmetric_psd(matrix, name: str, *, dim=None, definite: bool = False) -> np.ndarray:
-    """A symmetric positive semi-definite (or ``definite``) matrix, checked."""
-    m = as_finite_array(matrix, name, ndim=2)
+    """A symmetric positive semi-definite (or ``definite``) matrix, checked; a number is 1x1."""
+    m = as_finite_array(np.atleast_2d(matrix), name, ndim=2)
     if m.shape[0] != m.shape[1]:
         raise ValueError(f"{name} must be square, got shape {m.shape}")
     if dim is not None and m.shape[0] != dim:

@@ -54,8 +54,8 @@ class Moments(NamedTuple):
 
 
 def _matrices(hessian, noise_cov, *, definite=True):
-    h = as_symmetric_psd(np.atleast_2d(hessian), "hessian", definite=definite)
-    s = as_symmetric_psd(np.atleast_2d(noise_cov), "noise_cov", dim=h.shape[0])
+    h = as_symmetric_psd(hessian, "hessian", definite=definite)
+    s = as_symmetric_psd(noise_cov, "noise_cov", dim=h.shape[0])
     return h, s
 
 
@@ -95,7 +95,7 @@ def stability_limit(hessian, preconditioner=None) -> float:
 
     Beyond it the mean of SGD diverges and there is no stationary law.
     """
-    h = as_symmetric_psd(np.atleast_2d(hessian), "hessian")
+    h = as_symmetric_psd(hessian, "hessian")
     r = _root(preconditioner, h.shape[0])
     lam = np.linalg.eigvalsh(_sandwich(h, r))[-1]
     if lam <= 0:
@@ -190,8 +190,7 @@ def expected_excess_loss(hessian, noise_cov, lr, steps, *, delta0=None, cov0=Non
     b = as_positive_int(batch_size, "batch_size")
     d0 = (np.zeros(dim) if delta0 is None
           else as_finite_array(np.atleast_1d(delta0), "delta0", shape=(dim,)))
-    c0 = (np.zeros((dim, dim)) if cov0 is None
-          else as_symmetric_psd(np.atleast_2d(cov0), "cov0", dim=dim))
+    c0 = np.zeros((dim, dim)) if cov0 is None else as_symmetric_psd(cov0, "cov0", dim=dim)
     k = np.asarray(steps)
     if not np.issubdtype(k.dtype, np.integer) or np.any(k < 0):
         raise ValueError("steps must be non-negative integers")

@@ -144,10 +144,7 @@ class Quadratic(_FiniteSum):
             c = c[:, None]
         self.centers = c
         self.n, self.dim = c.shape
-        h = np.asarray(hessian, dtype=float)
-        if h.ndim == 0:
-            h = h.reshape(1, 1)
-        self.H = as_symmetric_psd(h, "hessian", dim=self.dim)
+        self.H = as_symmetric_psd(hessian, "hessian", dim=self.dim)
         self._abar = c.mean(axis=0)
         d = c - self._abar
         self._loss_at_min = float(0.5 * np.einsum("ni,ij,nj->", d, self.H, d) / self.n)
