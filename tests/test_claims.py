@@ -91,19 +91,6 @@ def test_demonstration_and_observation_assert_nothing():
     assert obs2.predicted_text.startswith("not resolved")
 
 
-def test_compare_states_an_ordering_and_fails_when_the_data_disagree():
-    c = Claims("ch")
-    c.compare("a below b", sgdsim.Estimate(1.0, 0.1), sgdsim.Estimate(2.0, 0.1),
-                    expect="lower")
-    rec = c.records[-1]
-    assert rec.passed and rec.measured == pytest.approx(0.5)
-    with pytest.raises(ClaimFailed):
-        c.compare("a above b", sgdsim.Estimate(1.0, 0.1), sgdsim.Estimate(2.0, 0.1),
-                  expect="higher")
-    with pytest.raises(ValueError, match="expect"):
-        c.compare("x", sgdsim.Estimate(1.0, 0.1), sgdsim.Estimate(2.0, 0.1), expect="less")
-
-
 def test_positive_claim():
     c = Claims("ch")
     c.positive("gap > 0", sgdsim.Estimate(0.5, 0.1))

@@ -399,7 +399,13 @@ class Claims:
                          resolution=None if passed is None else z * se, relative=False,
                          note=note)
 
-    def _ordering(self, a, b, z, where):
+    def observe(self, name, a, b, *, z=None, note: str = "") -> None:
+        r"""A demonstration: how two estimates are ordered (ratio ``a/b``), asserting nothing.
+
+        ``a`` is lower (higher) than ``b`` when :math:`a - b < -z\,\mathrm{se}` (:math:`>
+        z\,\mathrm{se}`), else not resolved; shown as the ratio with its standard error.
+        """
+        where = f"observe({name!r})"
         for nm, e in (("a", a), ("b", b)):
             if not (hasattr(e, "value") and hasattr(e, "stderr")):
                 raise TypeError(f"{where}: {nm} must be an Estimate (value ± stderr)")
@@ -412,28 +418,7 @@ class Claims:
             raise ValueError(f"{where}: the estimates need positive standard errors")
         z = self.z if z is None else self._z(z)
         s = d / d_se
-        verdict = "lower" if s < -z else "higher" if s > z else "unresolved"
-        return r, r_se, s, z, verdict
-
-    def compare(self, name, a, b, *, expect: str, z=None, note: str = "") -> None:
-        r"""A claim about an ordering predicted *before* the data were seen: ``a`` vs ``b``.
-
-        The verdict is ``"lower"`` when :math:`a - b < -z\,\mathrm{se}`, ``"higher"`` when
-        :math:`a - b > z\,\mathrm{se}`, else ``"unresolved"``; it passes when it equals
-        ``expect``. Displayed as the ratio :math:`a/b` with its standard error.
-        """
-        if expect not in ("lower", "higher", "unresolved"):
-            raise ValueError(f"expect must be 'lower', 'higher' or 'unresolved', got {expect!r}")
-        r, r_se, s, z, verdict = self._ordering(a, b, z, f"compare({name!r})")
-        return self._add(kind="claim", name=name.strip(), measured=r, stderr=r_se,
-                         predicted=1.0, predicted_text=f"{expect} (ratio vs 1)", z=z,
-                         passed=verdict == expect, resolution=z * r_se, relative=True,
-                         note=note or f"a − b at {s:+.1f}σ: {verdict}")
-
-    def observe(self, name, a, b, *, z=None, note: str = "") -> None:
-        """A demonstration: how two estimates are ordered (ratio ``a/b``), asserting nothing."""
-        r, r_se, s, z, verdict = self._ordering(a, b, z, f"observe({name!r})")
-        shown = verdict if verdict != "unresolved" else f"not resolved at {z:g}σ"
+        shown = "lower" if s < -z else "higher" if s > z else f"not resolved at {z:g}σ"
         return self._add(kind="demonstration", name=name.strip(), measured=r, stderr=r_se,
                          predicted=None, predicted_text=shown, z=z, passed=None,
                          note=note or f"a − b at {s:+.1f}σ")
