@@ -58,10 +58,6 @@ class Problem:
             )
         return arr
 
-    @staticmethod
-    def _batch(batch_size) -> int:
-        return as_positive_int(batch_size, "batch_size")
-
     def _constant(self, m, phi):
         """A copy of ``m`` (``phi=None``), or ``m`` broadcast over ``phi``'s leading axes."""
         if phi is None:
@@ -95,7 +91,7 @@ class _FiniteSum(Problem):
         self.n, self.dim = X.shape
 
     def _indices(self, phi: np.ndarray, batch_size, rng, idx=None) -> np.ndarray:
-        b = self._batch(batch_size)
+        b = as_positive_int(batch_size, "batch_size")
         if idx is None:
             return as_generator(rng).integers(0, self.n, size=phi.shape[:-1] + (b,))
         idx = np.asarray(idx)
@@ -386,7 +382,7 @@ class NoisyPotential(Problem):
 
     def sample_grad(self, phi, batch_size, rng) -> np.ndarray:
         phi = self._phi(phi)
-        b = self._batch(batch_size)
+        b = as_positive_int(batch_size, "batch_size")
         z = as_generator(rng).standard_normal(phi.shape)
         if self.dim == 1:
             z *= self._noise_factor[0, 0]

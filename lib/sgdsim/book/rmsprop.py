@@ -226,7 +226,7 @@ class CoinNoise(Problem):
 
     def sample_grad(self, phi, batch_size, rng):
         phi = self._phi(phi)
-        b = self._batch(batch_size)
+        b = as_positive_int(batch_size, "batch_size")
         coin = as_generator(rng).integers(0, 2, size=phi.shape) * 2.0 - 1.0
         return self.h * phi + self.sigma * coin / np.sqrt(b)
 
