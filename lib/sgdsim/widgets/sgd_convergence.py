@@ -76,7 +76,7 @@ class SgdFlowFigure(LiveFigure):
         (ax, bx), problem, lr = self.axes, self.problem, float(lr)
         steps = max(1, int(round(self.t_end / lr)))
         traj = sgd(problem, self.phi0, lr, steps, batch_size=batch_size, chains=self.chains,
-                   rng=np.random.default_rng(rng), record_every=max(1, steps // 400))
+                   rng=rng, record_every=max(1, steps // 400))
         ax.set_title(f"η = {lr:.3g}, B = {batch_size}")
         drawn = [ax.scatter(*traj.final.T, **_CLOUD)]
         excess = traj.loss(problem) - problem.minimum_loss()
