@@ -232,12 +232,6 @@ class Record:
         line = head + name + tail
         return line if len(line) <= width else line[: width - 1] + "…"
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["display"] = dict(zip(("name", "measured", "predicted", "deviation", "resolves",
-                                 "verdict"), self.cells()))
-        return d
-
     @classmethod
     def from_dict(cls, d: dict) -> "Record":
         names = {f for f in cls.__dataclass_fields__}
@@ -462,7 +456,7 @@ class _Display:
         data = {"text/plain": repr(self), "text/html": self._repr_html_()}
         role, recorded = self._role()
         return data, {METADATA_KEY: {"chapter": self.chapter, "role": role, "recorded": recorded,
-                                     "records": [r.to_dict() for r in self.records]}}
+                                     "records": [asdict(r) for r in self.records]}}
 
 
 _HEAD = ("claim", "measured", "predicted", "deviation", "resolves", "")
