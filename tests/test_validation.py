@@ -14,7 +14,8 @@ def test_as_rate_accepts_positive_numbers(value):
 
 @pytest.mark.parametrize("value", [0, -1.0, np.nan, np.inf, -np.inf])
 def test_as_rate_rejects_zero_negative_and_non_finite(value):
-    with pytest.raises(ValueError, match=r"temperature must be (> 0|finite \(not NaN or infinite\)), got"):
+    message = r"temperature must be (> 0|finite \(not NaN or infinite\)), got"
+    with pytest.raises(ValueError, match=message):
         as_rate(value, "temperature")
 
 
