@@ -65,10 +65,11 @@ def test_loglog_slope():
     assert fit.stderr[1] < 1e-10
 
 
-def test_estimate_unpacks():
+def test_estimate_unpacks_and_formats():
     e = sgdsim.Estimate(1.5, 0.25)
     v, s = e
     assert (v, s) == (1.5, 0.25)
+    assert f"{e:.2f}" == "1.50 ± 0.25"
 
 
 @pytest.mark.parametrize(
@@ -88,13 +89,14 @@ def test_estimators_bad_input(call, match):
         call()
 
 
-@pytest.mark.parametrize("op", ["sub", "div", "sub number", "div number"])
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "pow", "rdiv", "scale"])
 def test_estimate_arithmetic_propagates_errors_like_a_simulation(op):
     # independent reference: draw a and b from their error distributions and take the spread
     # of the result (small relative errors, where first-order propagation is accurate)
     a, b = sgdsim.Estimate(2.0, 0.01), sgdsim.Estimate(-3.0, 0.02)
-    f = {"sub": lambda x, y: x - y, "div": lambda x, y: x / y,
-         "sub number": lambda x, y: x - 1.5, "div number": lambda x, y: x / -4}[op]
+    f = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y,
+         "div": lambda x, y: x / y, "pow": lambda x, y: x ** 1.5, "rdiv": lambda x, y: 1 / x,
+         "scale": lambda x, y: -4 * x}[op]
     g = np.random.default_rng(3)
     xs = g.normal(a.value, a.stderr, 400_000)
     ys = g.normal(b.value, b.stderr, 400_000)
@@ -110,7 +112,7 @@ def test_estimate_arithmetic_errors():
     with pytest.raises(ZeroDivisionError):
         e / 0
     with pytest.raises(TypeError):
-        e - "x"
+        e + "x"
     assert (e - e).stderr == pytest.approx(0.1 * np.sqrt(2))  # treated as independent
 
 

@@ -47,24 +47,54 @@ def _binary(f):
 class Estimate:
     r"""A value with its standard error, and first-order error propagation.
 
-    ``a - b`` and ``a / b`` with a number or an *independent* estimate follow the delta method:
-    :math:`a - b` has error :math:`\sqrt{s_a^2 + s_b^2}`, :math:`a/b` relative error
-    :math:`\sqrt{(s_a/a)^2 + (s_b/b)^2}`. For correlated quantities estimate the combination per
-    chain instead.
+    Arithmetic with numbers and *independent* estimates follows the delta method:
+    :math:`a \pm b` has error :math:`\sqrt{s_a^2 + s_b^2}`, :math:`ab` and :math:`a/b` relative
+    error :math:`\sqrt{(s_a/a)^2 + (s_b/b)^2}`, :math:`a^p` relative error :math:`|p|\,s_a/|a|`.
+    For correlated quantities estimate the combination per chain instead.
     """
 
     value: float
     stderr: float
 
     @_binary
+    def __add__(self, b, sb):
+        return Estimate(self.value + b, float(np.hypot(self.stderr, sb)))
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return Estimate(-self.value, self.stderr)
+
+    @_binary
     def __sub__(self, b, sb):
         return Estimate(self.value - b, float(np.hypot(self.stderr, sb)))
+
+    def __rsub__(self, other):
+        return (-self).__add__(other)
+
+    @_binary
+    def __mul__(self, b, sb):  # d(ab) = b da + a db
+        return Estimate(self.value * b, float(np.hypot(b * self.stderr, self.value * sb)))
+
+    __rmul__ = __mul__
 
     @_binary
     def __truediv__(self, b, sb):  # d(a/b) = da / b - a db / b^2
         if b == 0:
             raise ZeroDivisionError("Estimate divided by zero")
         return Estimate(self.value / b, float(np.hypot(self.stderr / b, self.value * sb / b**2)))
+
+    @_binary
+    def __rtruediv__(self, a, sa):
+        return Estimate(a, sa) / self
+
+    def __pow__(self, p):
+        if not isinstance(p, (int, float, np.integer, np.floating)):
+            return NotImplemented
+        if self.value == 0 and p < 1:
+            raise ZeroDivisionError("the error of 0 ** p with p < 1 is undefined")
+        v = self.value ** p
+        return Estimate(float(v), float(abs(p * self.value ** (p - 1)) * self.stderr))
 
     def ci(self, level: float = 0.95) -> tuple[float, float]:
         """Normal-approximation confidence interval."""
@@ -77,6 +107,10 @@ class Estimate:
 
     def __iter__(self):  # allows ``value, err = estimate``
         return iter((self.value, self.stderr))
+
+    def __format__(self, spec):
+        spec = spec or ".4g"
+        return f"{self.value:{spec}} ± {self.stderr:{spec}}"
 
 
 def chain_mean(samples) -> Estimate:
