@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_chains, as_finite_array, as_positive_int
+from .._validation import as_chains, as_finite_array, as_positive_int, as_rate
 from ..datasets import breast_cancer
 from ..dynamics import Trajectory, gradient_descent, gradient_flow
 from ..problems import LogisticRegression, Quadratic
@@ -218,10 +218,7 @@ class ModifiedLoss:
 
 def modified_loss(problem, lr, coef=0.25) -> ModifiedLoss:
     """The :class:`ModifiedLoss` of ``problem`` at rate ``lr`` > 0."""
-    lr = float(as_finite_array(lr, "lr", ndim=0))
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr:g}")
-    return ModifiedLoss(problem, lr, float(coef))
+    return ModifiedLoss(problem, as_rate(lr), float(coef))
 
 
 def modified_flow_errors(problem, phi0, t_end, n_steps, *, coef=0.25, rtol=1e-12, atol=1e-14,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_finite_array, as_generator, as_positive_int
+from .._validation import as_finite_array, as_generator, as_positive_int, as_rate
 from ..dynamics import Trajectory, iterate_map, sgd
 from ..estimators import Estimate, chain_mean, virial_matrix
 from ..laws import sgd_stationary_cov
@@ -182,9 +182,7 @@ def stationary_cloud(sigma_x, sigma_y, lr, rule, *, rng, chains=300, hessian=HES
     h = np.asarray(hessian, dtype=float)
     if not (np.all(np.isfinite(sigma)) and np.all(sigma > 0)):
         raise ValueError(f"sigma_x and sigma_y must be > 0, got {sigma_x!r}, {sigma_y!r}")
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be > 0, got {lr!r}")
-    lr = float(lr)
+    lr = as_rate(lr)
     if rule == "SGD":
         pre, scales = None, np.ones(2)
     elif rule == "η/σ²":
@@ -306,21 +304,18 @@ class PositionNoise:
 
 
 def position_noise_sgd(model: PositionNoise, lr, steps, *, chains, rng, correction=False,
-                       record_every=50, x0=None) -> Trajectory:
+                       record_every=50) -> Trajectory:
     r"""SGD :math:`x \leftarrow x - \eta' P(x)\,\hat g`, :math:`\hat g = hx + \sigma(x) z`, on
     :class:`PositionNoise`.
 
     ``correction=True`` adds :math:`\tfrac12\eta'^2 P'(x)` (the :math:`\Gamma` term of
     preconditioned SGLD), which makes the Gibbs density stationary in the Langevin limit.
-    Chains start from ``x0`` (default: a draw from the Gibbs density).
+    Chains start from a draw from the Gibbs density.
     """
     gen = as_generator(rng)
     chains = as_positive_int(chains, "chains", minimum=2)
     lr = float(lr)
-    if x0 is None:
-        phi = gen.standard_normal((chains, 1)) * np.sqrt(lr / 2.0 / model.h)
-    else:
-        phi = np.full((chains, 1), float(x0))
+    phi = gen.standard_normal((chains, 1)) * np.sqrt(lr / 2.0 / model.h)
 
     def direction(p):
         s2 = model.noise_var(p)

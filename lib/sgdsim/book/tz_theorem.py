@@ -22,7 +22,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._validation import as_finite_array, as_generator, as_positive_int, as_rate
+from .._validation import (as_finite_array, as_generator, as_positive_float, as_positive_int,
+                           as_rate)
 from ..dynamics import sgd, stationary_samples
 from ..estimators import Estimate, Fit, autocorr_time, chain_mean, weighted_fit
 from ..laws import excess_loss as _quadratic_excess
@@ -351,9 +352,7 @@ def with_curvature(problem, h) -> Quadratic:
     optimum: minimizers moved to :math:`\bar a + (a_i - \bar a)\,h_0/h`, so the same slope."""
     if not (isinstance(problem, Quadratic) and problem.dim == 1):
         raise TypeError("with_curvature needs a 1-D Quadratic problem")
-    h = float(h)
-    if not (math.isfinite(h) and h > 0):
-        raise ValueError(f"the curvature h must be finite and > 0, got {h!r}")
+    h = as_positive_float(h, "the curvature h")
     a = problem.centers[:, 0]
     return Quadratic(a.mean() + (a - a.mean()) * float(problem.H[0, 0]) / h, h)
 
