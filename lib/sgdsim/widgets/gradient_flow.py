@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validation import as_finite_array, as_positive_int
+from .._validation import as_finite_array, as_positive_int, as_rate
 from ..dynamics import DivergenceError, gradient_descent, gradient_flow
 from ..plotting import PALETTE, unicode_log_ticks
 from ..book import gradient_flow as chapter
@@ -97,9 +97,7 @@ def gd_path(scene: Scene, lr: float, *, max_steps: int = MAX_STEPS):
     Runs :math:`\min(\lceil T/\eta\rceil, \text{max\_steps})` steps. A run that blows up
     is shown, not refused: while the iterates pass ``1e150`` the number of steps is halved.
     """
-    lr = float(as_finite_array(lr, "lr", ndim=0))
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr:g}")
+    lr = as_rate(lr)
     steps = int(min(np.ceil(scene.t_end / lr - 1e-9), as_positive_int(max_steps, "max_steps")))
     while True:
         try:

@@ -119,14 +119,14 @@ def sgd_explorer(problem, phi0, *, rng=0, **setup):
         uid="sgd-flow-explorer", player_dpi=100)
 
 
-def plot_drop_run(ax, run, *, color, label, show_milestones=True) -> list:
-    """Draw a ``DropRun``'s mean training (thin) and validation (thick) loss; the artists."""
+def plot_drop_run(ax, run, *, color, label) -> list:
+    """Draw a ``DropRun``'s mean training (thin) and validation (thick) loss and its
+    milestones (dotted); the artists."""
     drawn = ax.plot(run.epoch, run.train_loss.mean(axis=1), color=color, lw=1.0,
                     label=f"{label}: training")
     drawn += ax.plot(run.epoch, run.val_loss.mean(axis=1), color=color, lw=3.0, alpha=0.85,
                      label=f"{label}: validation")
-    if show_milestones:
-        drawn += [ax.axvline(m, color="0.5", ls=":", lw=1.2) for m in run.milestones]
+    drawn += [ax.axvline(m, color="0.5", ls=":", lw=1.2) for m in run.milestones]
     ax.set(xlabel="epoch (passes over the training set)", ylabel="logistic loss")
     return drawn
 
