@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
 from ..book import sgd_convergence as convergence
@@ -152,9 +150,9 @@ class DropsFigure(LiveFigure):
         self.axes = (ax, bx)
 
     def run(self, lr, factor, milestones, rng):
-        """:func:`~sgdsim.book.sgd_convergence.train_with_drops` (the same numbers), run epoch
-        by epoch and resumed after the epochs whose rates and seed are those of the last run:
-        moving a milestone or the factor simulates only what follows."""
+        """:func:`~sgdsim.book.sgd_convergence.train_with_drops` (the same numbers and DropRun),
+        run epoch by epoch and resumed after the epochs whose rates and seed are those of the
+        last run: moving a milestone or the factor simulates only what follows."""
         train, validation = self.problems
         per_epoch = max(1, train.n // self.batch_size)
         every = max(1, per_epoch // 4)
@@ -178,9 +176,10 @@ class DropsFigure(LiveFigure):
                                                + [e[3][i] for e in self._epochs])
                                 for i, p in enumerate(self.problems))
         step = every * np.arange(len(train_loss))
-        return SimpleNamespace(epoch=step / per_epoch, train_loss=train_loss, val_loss=val_loss,
-                               lr=schedule(np.minimum(step, rates.size - 1)),
-                               milestones=tuple(m / per_epoch for m in schedule.milestones))
+        return convergence.DropRun(
+            epoch=step / per_epoch, train_loss=train_loss, val_loss=val_loss,
+            lr=schedule(np.minimum(step, rates.size - 1)), epochs=float(self.epochs),
+            milestones=tuple(m / per_epoch for m in schedule.milestones))
 
     def draw(self, lr=2.0, factor=10.0, first=10, second=20, rng=0):
         ax, bx = self.axes
