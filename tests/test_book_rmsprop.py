@@ -107,15 +107,17 @@ def test_position_noise_densities_and_moments():
 def test_position_noise_sgd_steps():
     m = adaptive.PositionNoise()
     for corr in (False, True):
-        tr = adaptive.position_noise_sgd(m, 0.1, 1, chains=3, rng=4, correction=corr, x0=1.5,
+        tr = adaptive.position_noise_sgd(m, 0.1, 1, chains=3, rng=4, correction=corr,
                                          record_every=1)
         gen = np.random.default_rng(4)
+        x = gen.standard_normal((3, 1)) * np.sqrt(0.1 / 2 / m.h)  # the Gibbs start
+        np.testing.assert_array_equal(tr.phi[0], x)
         z = gen.standard_normal((3, 1))
-        s2 = m.noise_var(1.5)
-        step = 0.1 * (m.h * 1.5 + np.sqrt(s2) * z) / s2
+        s2 = m.noise_var(x)
+        step = 0.1 * (m.h * x + np.sqrt(s2) * z) / s2
         if corr:
-            step -= 0.5 * 0.1**2 * m.dP(1.5)
-        np.testing.assert_allclose(tr.phi[-1], 1.5 - step, rtol=1e-12)
+            step -= 0.5 * 0.1**2 * m.dP(x)
+        np.testing.assert_allclose(tr.phi[-1], x - step, rtol=1e-12)
 
 
 def test_table_html():

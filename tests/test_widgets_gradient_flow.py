@@ -79,7 +79,7 @@ def test_gd_path_bad_input(scene):
     for bad in (0.0, -0.1):
         with pytest.raises(ValueError, match="lr must be > 0"):
             gfw.gd_path(scene, bad)
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="lr must be finite"):
         gfw.gd_path(scene, np.nan)
     with pytest.raises(ValueError, match="max_steps"):
         gfw.gd_path(scene, 0.1, max_steps=0)

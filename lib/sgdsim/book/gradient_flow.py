@@ -199,8 +199,7 @@ class ModifiedLoss:
 
 def modified_loss(problem, lr, coef=0.25) -> ModifiedLoss:
     """The :class:`ModifiedLoss` of ``problem`` at rate ``lr`` > 0."""
-    lr = as_rate(lr)
-    return ModifiedLoss(problem, lr, float(coef))
+    return ModifiedLoss(problem, as_rate(lr), float(coef))
 
 
 def modified_flow_errors(problem, phi0, t_end, n_steps, *, coef=0.25, rtol=1e-12, atol=1e-14,

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..claims import KINDS, METADATA_KEY, Record  # noqa: F401 (METADATA_KEY re-exported)
+from ..claims import _HEAD, KINDS, METADATA_KEY, Record  # noqa: F401 (METADATA_KEY re-exported)
 
 __all__ = ["NotebookClaims", "Ledger", "LedgerError", "notebook_claims", "collect",
            "find_book_root", "toc_files"]
@@ -202,8 +202,7 @@ class Ledger:
                f"<tbody>{''.join(rows)}</tbody>"
                f"<tfoot><tr><th scope=\"row\">book</th>{total}<td>{self.passed}</td></tr>"
                "</tfoot></table>"] + _problem_list(self.problems)
-        head = "".join(f'<th scope="col">{h}</th>' for h in
-                       ("claim", "measured", "predicted", "deviation", "resolves", ""))
+        head = "".join(f'<th scope="col">{h}</th>' for h in _HEAD)  # a claims panel's columns
         for i, nb in enumerate(self.notebooks, 1):
             out.append(f'<h3 class="sgdsim-ledger-chapter"><a href="{e(nb.path.stem)}.html">'
                        f"{i}. {e(nb.title)}</a></h3>")

@@ -304,21 +304,18 @@ class PositionNoise:
 
 
 def position_noise_sgd(model: PositionNoise, lr, steps, *, chains, rng, correction=False,
-                       record_every=50, x0=None) -> Trajectory:
+                       record_every=50) -> Trajectory:
     r"""SGD :math:`x \leftarrow x - \eta' P(x)\,\hat g`, :math:`\hat g = hx + \sigma(x) z`, on
     :class:`PositionNoise`.
 
     ``correction=True`` adds :math:`\tfrac12\eta'^2 P'(x)` (the :math:`\Gamma` term of
     preconditioned SGLD), which makes the Gibbs density stationary in the Langevin limit.
-    Chains start from ``x0`` (default: a draw from the Gibbs density).
+    Chains start from a draw from the Gibbs density.
     """
     gen = as_generator(rng)
     chains = as_positive_int(chains, "chains", minimum=2)
     lr = float(lr)
-    if x0 is None:
-        phi = gen.standard_normal((chains, 1)) * np.sqrt(lr / 2.0 / model.h)
-    else:
-        phi = np.full((chains, 1), float(x0))
+    phi = gen.standard_normal((chains, 1)) * np.sqrt(lr / 2.0 / model.h)
 
     def direction(p):
         s2 = model.noise_var(p)

@@ -65,26 +65,25 @@ def _interval(lim, name):
     return (float(lim[0]), float(lim[1]))
 
 
-def make_scene(problem, phi0, t_end, xlim, ylim, *, name="", n_grid=121, n_levels=12,
-               n_flow=401) -> Scene:
+def make_scene(problem, phi0, t_end, xlim, ylim, *, name="", n_grid=121, n_flow=401) -> Scene:
     r"""The :class:`Scene` of a 2-D ``problem`` in the window ``xlim, ylim``, up to ``t_end``
-    (:math:`\lceil T/\eta\rceil` steps of gradient descent); ``name`` labels it; ``n_grid,
-    n_levels, n_flow`` count grid points per axis, contour levels and flow records."""
+    (:math:`\lceil T/\eta\rceil` steps of gradient descent), with 12 contour levels; ``name``
+    labels it; ``n_grid, n_flow`` count grid points per axis and flow records."""
     dim = getattr(problem, "dim", None)
     if dim != 2:
         raise ValueError(f"make_scene needs a 2-D problem, got dim={dim}")
     phi0 = as_finite_array(phi0, "phi0", shape=(2,))
     t_end = as_rate(t_end, "t_end")
     xlim, ylim = _interval(xlim, "xlim"), _interval(ylim, "ylim")
-    n_grid, n_levels, n_flow = (as_positive_int(n, label, minimum=m) for n, label, m in (
-        (n_grid, "n_grid", 10), (n_levels, "n_levels", 2), (n_flow, "n_flow", 2)))
+    n_grid = as_positive_int(n_grid, "n_grid", minimum=10)
+    n_flow = as_positive_int(n_flow, "n_flow", minimum=2)
     loss_star = float(problem.loss(problem.minimizer()))
     xx, yy = np.meshgrid(np.linspace(*xlim, n_grid), np.linspace(*ylim, n_grid))
     zz = problem.loss(np.stack([xx, yy], axis=-1)) - loss_star
     times = np.linspace(0.0, t_end, n_flow)
     flow = gradient_flow(problem, phi0, times).phi[:, 0]
     return Scene(str(name), problem, phi0, t_end, xlim, ylim, (xx, yy, zz),
-                 np.geomspace(zz.max() * 1e-3, zz.max() * 0.9, n_levels), times, flow, loss_star,
+                 np.geomspace(zz.max() * 1e-3, zz.max() * 0.9, 12), times, flow, loss_star,
                  float(np.linalg.eigvalsh(problem.hessian(flow))[:, -1].max()),
                  2.0 / problem.max_stable_lr())
 

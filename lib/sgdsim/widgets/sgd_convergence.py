@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
 from ..book import sgd_convergence as convergence
@@ -119,14 +117,14 @@ def sgd_explorer(problem, phi0, *, rng=0, **setup):
         uid="sgd-flow-explorer", player_dpi=100)
 
 
-def plot_drop_run(ax, run, *, color, label, show_milestones=True) -> list:
-    """Draw a ``DropRun``'s mean training (thin) and validation (thick) loss; the artists."""
+def plot_drop_run(ax, run, *, color, label) -> list:
+    """Draw a ``DropRun``'s mean training (thin) and validation (thick) loss and its
+    milestones (dotted); the artists."""
     drawn = ax.plot(run.epoch, run.train_loss.mean(axis=1), color=color, lw=1.0,
                     label=f"{label}: training")
     drawn += ax.plot(run.epoch, run.val_loss.mean(axis=1), color=color, lw=3.0, alpha=0.85,
                      label=f"{label}: validation")
-    if show_milestones:
-        drawn += [ax.axvline(m, color="0.5", ls=":", lw=1.2) for m in run.milestones]
+    drawn += [ax.axvline(m, color="0.5", ls=":", lw=1.2) for m in run.milestones]
     ax.set(xlabel="epoch (passes over the training set)", ylabel="logistic loss")
     return drawn
 
@@ -152,9 +150,9 @@ class DropsFigure(LiveFigure):
         self.axes = (ax, bx)
 
     def run(self, lr, factor, milestones, rng):
-        """:func:`~sgdsim.book.sgd_convergence.train_with_drops` (the same numbers), run epoch
-        by epoch and resumed after the epochs whose rates and seed are those of the last run:
-        moving a milestone or the factor simulates only what follows."""
+        """:func:`~sgdsim.book.sgd_convergence.train_with_drops` (the same numbers and DropRun),
+        run epoch by epoch and resumed after the epochs whose rates and seed are those of the
+        last run: moving a milestone or the factor simulates only what follows."""
         train, validation = self.problems
         per_epoch = max(1, train.n // self.batch_size)
         every = max(1, per_epoch // 4)
@@ -178,9 +176,10 @@ class DropsFigure(LiveFigure):
                                                + [e[3][i] for e in self._epochs])
                                 for i, p in enumerate(self.problems))
         step = every * np.arange(len(train_loss))
-        return SimpleNamespace(epoch=step / per_epoch, train_loss=train_loss, val_loss=val_loss,
-                               lr=schedule(np.minimum(step, rates.size - 1)),
-                               milestones=tuple(m / per_epoch for m in schedule.milestones))
+        return convergence.DropRun(
+            epoch=step / per_epoch, train_loss=train_loss, val_loss=val_loss,
+            lr=schedule(np.minimum(step, rates.size - 1)), epochs=float(self.epochs),
+            milestones=tuple(m / per_epoch for m in schedule.milestones))
 
     def draw(self, lr=2.0, factor=10.0, first=10, second=20, rng=0):
         ax, bx = self.axes
