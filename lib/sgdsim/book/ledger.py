@@ -6,6 +6,7 @@ run displays, so this module reads them, never printed text. A notebook has a *p
 outputs are not one clean top-to-bottom run (refresh with ``make outputs``), a cell raised, a
 claim failed, a record was never displayed, or it checks no claim at all; a chapter missing
 from ``_toc.yml`` is a problem too. :meth:`Ledger.raise_for_problems` fails the build.
+:class:`ResultsTable` is the chapters' table of results, styled like the ledger's.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from ..claims import _HEAD, KINDS, METADATA_KEY, Record  # noqa: F401 (METADATA_KEY re-exported)
 
 __all__ = ["NotebookClaims", "Ledger", "LedgerError", "notebook_claims", "collect",
-           "find_book_root", "toc_files"]
+           "find_book_root", "toc_files", "ResultsTable"]
 
 
 class LedgerError(RuntimeError):
@@ -220,3 +221,36 @@ class Ledger:
                                f"</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}"
                                "</tbody></table>")
         return "\n".join(out)
+
+
+@dataclass
+class ResultsTable:
+    """A results table of string cells: HTML on the website, text lines (<= 100 characters)
+    elsewhere. A cell ``[text](#anchor)`` is a link in HTML and ``text`` in the text."""
+
+    header: tuple
+    rows: list
+    caption: str = ""
+
+    @staticmethod
+    def _link(cell: str, as_html: bool) -> str:
+        m = re.fullmatch(r"\[(.+)\]\((#[\w-]+)\)", cell)
+        if m is None:
+            return html.escape(cell) if as_html else cell
+        return (f'<a href="{m.group(2)}">{html.escape(m.group(1))}</a>' if as_html
+                else m.group(1))
+
+    def _repr_html_(self) -> str:
+        head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in self.header)
+        body = "".join("<tr>" + "".join(f"<td>{self._link(str(c), True)}</td>" for c in r)
+                       + "</tr>" for r in self.rows)
+        cap = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        return (f'<table class="sgdsim-claims">{cap}<thead><tr>{head}</tr></thead>'
+                f"<tbody>{body}</tbody></table>")
+
+    def __repr__(self) -> str:
+        lines = [self.caption] if self.caption else []
+        for r in self.rows:
+            line = " | ".join(self._link(str(c), False) for c in r)
+            lines.append(line if len(line) <= 100 else line[:99] + "…")
+        return "\n".join(lines)

@@ -9,7 +9,6 @@ Rates :math:`\eta'` are those of the preconditioned update
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +19,7 @@ from ..estimators import Estimate, chain_mean, virial_matrix
 from ..laws import sgd_stationary_cov
 from ..preconditioners import ChainRates, Diagonal, RMSProp
 from ..problems import NoisyPotential, Problem
+from .ledger import ResultsTable
 
 __all__ = ["RULES", "CoinNoise", "mean_field_rmsprop", "PositionNoise", "position_noise_sgd",
            "table_html", "CloudResult", "stationary_cloud", "Sweep", "rate_sweep",
@@ -144,6 +144,9 @@ def benchmark(problem, phi0, methods, *, steps, multipliers, tune_chains, eval_c
                                  final=ev.final(fraction)[0], steps_to_level=st, reached=reached)
     return Benchmark(level=level, results=out)
 
+
+#: The chapter's name for :class:`~sgdsim.book.ledger.ResultsTable` (header, rows).
+table_html = ResultsTable
 
 #: The three rules of the chapter.
 RULES = ("SGD", "η/σ²", "RMSProp")
@@ -326,26 +329,3 @@ def position_noise_sgd(model: PositionNoise, lr, steps, *, chains, rng, correcti
 
     rates = np.full(as_positive_int(steps, "steps"), lr)
     return iterate_map("SGD", None, phi, rates, direction, record_every, 1e8)
-
-
-def table_html(header, rows) -> HTMLTable:
-    """A small HTML table (with a plain-text fallback) for results shown in a chapter."""
-    return HTMLTable(tuple(header), [tuple(r) for r in rows])
-
-
-@dataclass(frozen=True)
-class HTMLTable:
-    header: tuple
-    rows: list
-
-    def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in self.header)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
-                       for r in self.rows)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-    def __repr__(self) -> str:
-        w = [max(len(str(c)) for c in col) for col in zip(self.header, *self.rows)]
-        lines = ["  ".join(str(c).ljust(n) for c, n in zip(r, w))
-                 for r in [self.header, *self.rows]]
-        return "\n".join(line.rstrip() for line in lines)

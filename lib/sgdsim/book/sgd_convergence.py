@@ -7,9 +7,7 @@ Time is the sum of the rates used; trajectories are :class:`sgdsim.Trajectory` o
 
 from __future__ import annotations
 
-import html
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +18,7 @@ from ..dynamics import sgd, stationary_samples
 from ..estimators import Estimate, chain_mean, weighted_fit
 from ..problems import LogisticRegression, Quadratic
 from ..schedules import step_drops
+from .ledger import ResultsTable  # noqa: F401 (re-exported: the chapter calls it here)
 from .tz_theorem import headline_problem
 
 __all__ = ["sup_distance", "block_updates", "converged_loss", "DropRun", "train_with_drops",
@@ -264,39 +263,6 @@ def reshuffle_excess_loss(hessian, noise_cov, n, lr, batch_size=1) -> float:
     v = eta**2 * q[m] / (1.0 - np.outer(am, am))  # V = A^m V A^m + eta^2 Q_m, diagonal basis
     diag = (apow[:m] ** 2) * np.diag(v)[None, :] + eta**2 * np.diagonal(q[:m], axis1=1, axis2=2)
     return float(0.5 * np.mean(diag @ lam))
-
-
-@dataclass
-class ResultsTable:
-    """A results table of string cells: HTML on the website, text lines (<= 100 characters)
-    elsewhere. A cell ``[text](#anchor)`` is a link in HTML and ``text`` in the text."""
-
-    header: tuple
-    rows: list
-    caption: str = ""
-
-    @staticmethod
-    def _link(cell: str, as_html: bool) -> str:
-        m = re.fullmatch(r"\[(.+)\]\((#[\w-]+)\)", cell)
-        if m is None:
-            return html.escape(cell) if as_html else cell
-        return (f'<a href="{m.group(2)}">{html.escape(m.group(1))}</a>' if as_html
-                else m.group(1))
-
-    def _repr_html_(self) -> str:
-        head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in self.header)
-        body = "".join("<tr>" + "".join(f"<td>{self._link(str(c), True)}</td>" for c in r)
-                       + "</tr>" for r in self.rows)
-        cap = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
-        return (f'<table class="sgdsim-claims">{cap}<thead><tr>{head}</tr></thead>'
-                f"<tbody>{body}</tbody></table>")
-
-    def __repr__(self) -> str:
-        lines = [self.caption] if self.caption else []
-        for r in self.rows:
-            line = " | ".join(self._link(str(c), False) for c in r)
-            lines.append(line if len(line) <= 100 else line[:99] + "…")
-        return "\n".join(lines)
 
 
 def pooled_ratio(measured, predicted) -> Estimate:
