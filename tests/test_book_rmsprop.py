@@ -118,9 +118,3 @@ def test_position_noise_sgd_steps():
         if corr:
             step -= 0.5 * 0.1**2 * m.dP(x)
         np.testing.assert_allclose(tr.phi[-1], x - step, rtol=1e-12)
-
-
-def test_table_html_is_the_books_results_table():
-    t = adaptive.table_html(["a", "b"], [(1, "x<y"), (22, "z")])
-    assert '<th scope="col">a</th>' in t._repr_html_() and "x&lt;y" in t._repr_html_()
-    assert repr(t).splitlines() == ["1 | x<y", "22 | z"]

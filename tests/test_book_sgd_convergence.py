@@ -219,14 +219,6 @@ def test_pooled_ratio_is_the_inverse_variance_mean_of_ratios():
     assert convergence.worst_point(meas, pred) == 0   # 2 s.e. off vs 0.25
 
 
-def test_results_table_text_and_html():
-    t = convergence.ResultsTable(("a", "b"), [("x" * 120, "[link](#sec-x)")], caption="cap")
-    lines = repr(t).splitlines()
-    assert lines[0] == "cap" and all(len(line) <= 100 for line in lines)
-    html = t._repr_html_()
-    assert '<a href="#sec-x">link</a>' in html and "<caption>cap</caption>" in html
-
-
 def test_loglog_slopes_of_a_power_law():
     from sgdsim.estimators import Estimate
     x = np.array([1.0, 2.0, 4.0, 8.0])

@@ -197,3 +197,14 @@ def test_the_books_own_ledger_has_no_problems():
     book = ledger.collect(ROOT)
     assert len(book.notebooks) >= 5
     book.raise_for_problems()
+
+
+def test_results_table_html_and_text():
+    t = ledger.ResultsTable(("a", "b"), [("x<y", "[link](#sec-x)"), ("x" * 120, 22)],
+                            caption="cap")
+    html = t._repr_html_()
+    assert '<th scope="col">a</th>' in html and "<caption>cap</caption>" in html
+    assert "x&lt;y" in html and '<a href="#sec-x">link</a>' in html and "<td>22</td>" in html
+    lines = repr(t).splitlines()
+    assert lines[:3] == ["cap", "a | b", "x<y | link"]
+    assert len(lines) == 4 and len(lines[3]) == 100 and lines[3].endswith("…")

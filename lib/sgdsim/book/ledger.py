@@ -250,7 +250,7 @@ class ResultsTable:
 
     def __repr__(self) -> str:
         lines = [self.caption] if self.caption else []
-        for r in self.rows:
+        for r in [self.header, *self.rows]:
             line = " | ".join(self._link(str(c), False) for c in r)
             lines.append(line if len(line) <= 100 else line[:99] + "…")
         return "\n".join(lines)

@@ -19,10 +19,10 @@ from ..estimators import Estimate, chain_mean, virial_matrix
 from ..laws import sgd_stationary_cov
 from ..preconditioners import ChainRates, Diagonal, RMSProp
 from ..problems import NoisyPotential, Problem
-from .ledger import ResultsTable
+from .ledger import ResultsTable  # noqa: F401 (re-exported: the chapter calls it here)
 
 __all__ = ["RULES", "CoinNoise", "mean_field_rmsprop", "PositionNoise", "position_noise_sgd",
-           "table_html", "CloudResult", "stationary_cloud", "Sweep", "rate_sweep",
+           "ResultsTable", "CloudResult", "stationary_cloud", "Sweep", "rate_sweep",
            "MethodResult", "Benchmark", "benchmark"]
 
 
@@ -144,9 +144,6 @@ def benchmark(problem, phi0, methods, *, steps, multipliers, tune_chains, eval_c
                                  final=ev.final(fraction)[0], steps_to_level=st, reached=reached)
     return Benchmark(level=level, results=out)
 
-
-#: The chapter's name for :class:`~sgdsim.book.ledger.ResultsTable` (header, rows).
-table_html = ResultsTable
 
 #: The three rules of the chapter.
 RULES = ("SGD", "η/σ²", "RMSProp")
